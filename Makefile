@@ -1,0 +1,35 @@
+# Each target sets up .venv itself when it is missing (Python >= 3.11 and make are all it needs).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DATA ?= $(if $(SPIKECODEC_DATA),$(SPIKECODEC_DATA),../shared/data)
+
+.PHONY: demo test test-all bench lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/spikecodec demo --out out
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+test-all: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	SPIKECODEC_DATA=$(DATA) $(BIN)/python -m pytest -q -m slow
+	SPIKECODEC_DATA=$(DATA) $(BIN)/python benchmarks/fig5.py
+	$(BIN)/python benchmarks/quantizer_speed.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+clean:
+	rm -rf $(VENV) out build dist

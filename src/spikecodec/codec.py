@@ -1,0 +1,272 @@
+"""The spike codec: ``encode(image) -> bytes`` and ``decode(bytes) -> image``.
+
+Pipeline: colour (YCbCr 4:2:0 for RGB) -> 8x8 block DCT -> one ON/OFF LIF pair per
+coefficient, band ``f`` with threshold ``theta_f = theta * W[f]`` and bias current
+``b_f = beta*C*theta_f/T``, observed for ``T`` ms -> spike counts -> entropy-coded time slices
+(:mod:`.entropy`) -> container (:mod:`.container`).
+
+The membrane equation is linear in ``(I, b, theta)``: a neuron of threshold ``theta_f`` fed
+``x`` fires exactly like one of threshold 1 fed ``x/theta_f``. Every band is therefore
+quantized by one :class:`~spikecodec.NeuroQuantizer` with unit threshold on ``x/theta_f``.
+
+Decoding reconstructs each count ``k`` known at the instant ``T/2^j`` inside its cell of that
+window, ``[I_k(T/2^j), I_{k+1}(T/2^j)) = [I_{k 2^j}(T), I_{(k+1) 2^j}(T))``, at
+``I + delta*(I' - I)``: the midpoint for DC, and for AC the centroid of a Laplacian whose
+decay the decoder fits per band to the counts it has decoded (no side information): with
+``r = sum(k-1)/sum(k)`` over the non-zero counts and ``a = -ln r``,
+``delta = 1/a - r/(1-r)``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import replace
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from . import container
+from .container import Header
+from .entropy import Layout, PlaneState, decode_slices, encode_slices, number_of_planes
+from .errors import SpikeCodecError, UnsupportedImageError
+from .neuron import LIF
+from .quantizer import NeuroQuantizer
+from .tables import TABLES, quality_to_step, table_weights
+from .transform import (
+    block_dct,
+    block_idct,
+    downsample_420,
+    rgb_to_ycbcr,
+    upsample_420,
+    ycbcr_to_rgb,
+)
+
+__all__ = ["decode", "decode_counts", "encode", "load_image", "spike_counts"]
+
+DEFAULT_QUALITY = 75
+_ALPHA_MODES = {"LA", "La", "RGBA", "RGBa", "PA"}
+
+
+def load_image(image) -> np.ndarray:
+    """An image as a uint8 array (H, W) or (H, W, 3): from an array, a PIL image or a file.
+
+    Palette, bilevel and CMYK images are converted (to RGB or L); images with alpha and
+    images of more than 8 bits per sample are refused with :class:`UnsupportedImageError`.
+    """
+    if isinstance(image, (str, os.PathLike, io.IOBase)):
+        try:
+            with Image.open(image) as im:
+                return load_image(im)
+        except (UnidentifiedImageError, OSError) as err:
+            raise UnsupportedImageError(f"cannot read an image from {image!r}: {err}") from err
+    if isinstance(image, Image.Image):
+        if image.mode in _ALPHA_MODES or "transparency" in image.info:
+            raise UnsupportedImageError(
+                f"images with alpha ({image.mode}) are not supported: flatten them first, "
+                "e.g. image.convert('RGB')"
+            )
+        if image.mode in ("P", "CMYK", "YCbCr", "LAB", "HSV"):
+            image = image.convert("RGB")
+        elif image.mode == "1":
+            image = image.convert("L")
+        if image.mode not in ("L", "RGB"):
+            raise UnsupportedImageError(
+                f"image mode {image.mode!r} is not supported: spikecodec codes 8-bit "
+                "grayscale (L) and RGB images"
+            )
+        return np.asarray(image)
+    array = np.asarray(image)
+    if array.dtype != np.uint8:
+        raise UnsupportedImageError(f"image arrays must be uint8, got dtype {array.dtype}")
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] == 3)):
+        raise UnsupportedImageError(
+            f"image arrays must have shape (H, W) or (H, W, 3), got {array.shape}"
+        )
+    if array.shape[0] < 1 or array.shape[1] < 1:
+        raise UnsupportedImageError(f"the image is empty (shape {array.shape})")
+    return array
+
+
+def _planes(image: np.ndarray) -> list[np.ndarray]:
+    """The colour planes to code: Y only, or Y and 4:2:0 Cb, Cr."""
+    if image.ndim == 2:
+        return [image.astype(np.float64)]
+    y, cb, cr = rgb_to_ycbcr(image)
+    return [y, downsample_420(cb), downsample_420(cr)]
+
+
+def _plane_shapes(header: Header) -> list[tuple[int, int]]:
+    h, w = header.height, header.width
+    if header.mode == "L":
+        return [(h, w)]
+    return [(h, w), ((h + 1) // 2, (w + 1) // 2), ((h + 1) // 2, (w + 1) // 2)]
+
+
+def _unit_quantizer(header: Header) -> NeuroQuantizer:
+    """The quantizer of unit threshold that every band shares on ``x/theta_f``."""
+    lif = LIF(R=header.R, C=header.C, theta=1.0, bias=header.bias * header.C / header.T)
+    return NeuroQuantizer(lif, header.T)
+
+
+def _band_thresholds(header: Header, chroma: bool) -> np.ndarray:
+    weights = table_weights(TABLES[header.table], chroma)
+    return header.theta * weights * (header.chroma if chroma else 1.0)
+
+
+def _layouts(header: Header) -> list[Layout]:
+    return [
+        Layout((-(-h // 8), -(-w // 8)), c > 0, _band_thresholds(header, c > 0))
+        for c, (h, w) in enumerate(_plane_shapes(header))
+    ]
+
+
+def spike_counts(
+    image,
+    quality: float | None = None,
+    *,
+    theta: float | None = None,
+    R: float = 1e4,
+    C: float = 1.0,
+    T: float = 100.0,
+    table: str = "flat",
+    bias: float = 0.3,
+    chroma: float = 1.5,
+) -> tuple[Header, list[np.ndarray]]:
+    """The neurons' signed spike counts of an image: what :func:`encode` codes.
+
+    Returns the stream header and one ``(blocks_y, blocks_x, 64)`` int64 array per colour
+    plane (Y, then Cb and Cr for RGB; bands in zigzag order). The parameters are those of
+    :func:`encode`:
+
+    Parameters
+    ----------
+    image : array_like, PIL.Image.Image, str or path
+        uint8 (H, W) grayscale or (H, W, 3) RGB, or anything Pillow opens.
+    quality : float, optional
+        1..100 on libjpeg's scale (larger is better and bigger; default 75). Sets ``theta`` so
+        that the base step ``C*theta/T`` follows :func:`~spikecodec.tables.quality_to_step`.
+    theta : float, optional
+        The base firing threshold, instead of ``quality`` (for experiments on the neurons).
+    R, C, T : float
+        Membrane resistance, capacitance and observation window in ms (``tau = R*C`` in ms).
+        The default ``R*C = 100*T`` is the nearly uniform (little leak) regime.
+    table : {"flat", "jpeg"}
+        Per-frequency threshold table: flat for PSNR, JPEG's shape for SSIM.
+    bias : float
+        Bias current of every neuron as a fraction ``beta`` of its step, ``b_f =
+        beta*C*theta_f/T``: it narrows the dead zone. ``0 <= beta < 1``.
+    chroma : float
+        Threshold factor of the chroma planes (>= 1 codes them coarser).
+    """
+    if quality is not None and theta is not None:
+        raise ValueError("give either quality or theta, not both")
+    if table not in TABLES:
+        raise ValueError(f"table must be one of {TABLES}, got {table!r}")
+    if not 0 <= bias < 1:
+        raise ValueError(f"bias must lie in [0, 1), got {bias!r}")
+    if not (np.isfinite(chroma) and chroma > 0):
+        raise ValueError(f"chroma must be a positive factor, got {chroma!r}")
+    array = load_image(image)
+    if theta is None:
+        step = quality_to_step(DEFAULT_QUALITY if quality is None else quality)
+        theta = step * T / C
+    header = Header(
+        mode="L" if array.ndim == 2 else "RGB",
+        width=array.shape[1],
+        height=array.shape[0],
+        R=float(R),
+        C=float(C),
+        T=float(T),
+        theta=float(theta),
+        bias=float(bias),
+        table=TABLES.index(table),
+        chroma=float(chroma),
+        planes=1,
+    )
+    quantizer = _unit_quantizer(header)
+    counts = [
+        quantizer.encode(block_dct(plane) / _band_thresholds(header, c > 0))
+        for c, plane in enumerate(_planes(array))
+    ]
+    planes = number_of_planes(counts)
+    if planes > container.MAX_PLANES:
+        raise SpikeCodecError(
+            f"the counts need {planes} bit-planes, more than {container.MAX_PLANES}: "
+            "raise theta or lower the quality"
+        )
+    return replace(header, planes=planes), counts
+
+
+def encode(image, quality: float | None = None, **params) -> bytes:
+    """Compress an image into a ``.spk`` byte string.
+
+    The image and parameters are those of :func:`spike_counts` (``quality`` 1..100, or
+    ``theta``, ``R``, ``C``, ``T``, ``table``, ``bias``, ``chroma``).
+    """
+    header, counts = spike_counts(image, quality, **params)
+    chunks = encode_slices(counts, _layouts(header), header.planes)
+    return container.pack(header, chunks)
+
+
+def _centroid_offsets(prefix: np.ndarray) -> np.ndarray:
+    """Per-band reconstruction offsets ``delta`` from the decoded counts (Laplacian fit)."""
+    mags = prefix.reshape(-1, prefix.shape[-1])
+    nonzero = (mags > 0).sum(axis=0)
+    excess = np.where(mags > 0, mags - 1, 0).sum(axis=0)
+    r = (excess + 0.5) / (excess + nonzero + 1.0)
+    a = -np.log(r)
+    delta = 1.0 / a - r / (1.0 - r)
+    delta[0] = 0.5
+    return np.clip(delta, 0.0, 0.5)
+
+
+def _reconstruct(state: PlaneState, quantizer: NeuroQuantizer, thresholds: np.ndarray):
+    """Coefficients from counts known at instants ``T/2^level`` (cells of window ``T``)."""
+    coeffs = np.zeros(state.prefix.shape)
+    nz = state.prefix > 0
+    for level in np.unique(state.level[nz]):
+        at = nz & (state.level == level)
+        k = state.prefix[at]
+        step = np.int64(1) << int(level)
+        lo = quantizer.thresholds(k * step)
+        hi = quantizer.thresholds((k + 1) * step)
+        delta = _centroid_offsets(np.where(at, state.prefix, 0))
+        coeffs[at] = state.sign[at] * (lo + delta[np.nonzero(at)[2]] * (hi - lo))
+    return coeffs * thresholds
+
+
+def decode_counts(
+    data: bytes, *, max_pixels: int = container.MAX_IMAGE_PIXELS
+) -> tuple[Header, list[PlaneState]]:
+    """The spike counts a stream carries, as far as it reaches: the header and one
+    :class:`~spikecodec.entropy.PlaneState` per colour plane (``state.counts()`` are the
+    counts at the instants ``T/2**state.level``)."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise SpikeCodecError(f"decode takes bytes, got {type(data).__name__}")
+    header, chunks, partial = container.unpack(bytes(data), max_pixels)
+    try:
+        _unit_quantizer(header)
+        layouts = _layouts(header)
+    except (ValueError, IndexError) as err:
+        raise SpikeCodecError(f"invalid neuron parameters in the header: {err}") from err
+    return header, decode_slices(layouts, header.planes, chunks, partial)
+
+
+def decode(data: bytes, *, max_pixels: int = container.MAX_IMAGE_PIXELS) -> np.ndarray:
+    """Decompress a ``.spk`` byte string into a uint8 array (H, W) or (H, W, 3).
+
+    A stream cut short decodes to the image of the latest instant it reaches.
+    """
+    header, states = decode_counts(data, max_pixels=max_pixels)
+    quantizer = _unit_quantizer(header)
+    planes = [
+        block_idct(_reconstruct(st, quantizer, _band_thresholds(header, c > 0)), shape)
+        for c, (st, shape) in enumerate(zip(states, _plane_shapes(header), strict=True))
+    ]
+    if header.mode == "L":
+        return np.clip(np.rint(planes[0]), 0, 255).astype(np.uint8)
+    full = (header.height, header.width)
+    return ycbcr_to_rgb(planes[0], upsample_420(planes[1], full), upsample_420(planes[2], full))

@@ -1,0 +1,36 @@
+"""The library's exceptions: everything spikecodec raises on bad input derives from one class."""
+
+__all__ = [
+    "CorruptStreamError",
+    "LimitError",
+    "SpikeCodecError",
+    "TruncatedStreamError",
+    "UnsupportedImageError",
+]
+
+
+class SpikeCodecError(ValueError):
+    """Base class of spikecodec's errors (a ``ValueError``, so bad input is caught as such)."""
+
+
+class CorruptStreamError(SpikeCodecError):
+    """The stream is not a valid spikecodec stream (bad magic, header, checksum or content).
+
+    ``chunks`` holds the time slices that were read intact before the damage, if any.
+    """
+
+    def __init__(self, message: str, chunks: list[bytes] | None = None):
+        super().__init__(message)
+        self.chunks = chunks or []
+
+
+class TruncatedStreamError(SpikeCodecError):
+    """The stream ends before anything decodable (inside the header)."""
+
+
+class LimitError(SpikeCodecError):
+    """The stream declares more than the configured limits allow (e.g. too many pixels)."""
+
+
+class UnsupportedImageError(SpikeCodecError):
+    """The input is not an image spikecodec codes (unreadable, wrong mode, dtype or shape)."""

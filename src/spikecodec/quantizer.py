@@ -1,0 +1,151 @@
+"""The neuro-inspired quantizer (NQ): spike counts of ON/OFF LIF neurons as a scalar quantizer.
+
+An input ``x`` drives an ON neuron when ``x > 0`` and an OFF neuron with ``-x`` when
+``x < 0``; the signed count ``k = sign(x) * N_T(|x|)`` is the quantization index. Cell ``k >= 1``
+is ``[I_k, I_{k+1})`` with ``I_k = theta/(R*(1 - exp(-T/(k*tau)))) - b`` (see :mod:`.neuron`),
+cell 0 is the dead zone ``(-I_1, I_1)``. The neurons must be silent at rest within the
+window (``I_1 > 0``), which bounds the bias current. Step lengths ``l_k = I_{k+1} - I_k``
+tend to the asymptote ``C*theta/T`` as ``k`` grows (and all of them to 0 as ``T`` grows).
+
+Time is a bit-plane: for an integer ``a >= 1`` the count at the instant ``T/a`` is
+``N_{T/a}(I) = floor(N_T(I)/a)``; at dyadic instants ``T/2^j`` it is ``N_T >> j``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .neuron import LIF, _positive
+
+__all__ = ["NeuroQuantizer"]
+
+_POINTS = {"lower": 0.0, "midpoint": 0.5}
+_MAX_TABLE = 1 << 20  # thresholds (or grid bins) cached at most; beyond, closed forms
+
+
+class NeuroQuantizer:
+    """Quantize real values to signed spike counts of an ON/OFF LIF pair observed for ``T`` ms.
+
+    Parameters
+    ----------
+    lif : LIF
+        The neuron model shared by the ON and the OFF neuron.
+    T : float
+        The observation window in ms.
+
+    Examples
+    --------
+    >>> nq = NeuroQuantizer(LIF(R=1e4, C=1.0, theta=500.0), T=100.0)
+    >>> nq.asymptotic_step  # C*theta/T
+    5.0
+    >>> nq.encode([-12.0, 0.0, 3.0, 26.0]).tolist()
+    [-2, 0, 0, 5]
+    """
+
+    def __init__(self, lif: LIF, T: float):
+        if not isinstance(lif, LIF):
+            raise ValueError(f"lif must be a spikecodec.LIF, got {type(lif).__name__}")
+        self.lif = lif
+        self.T = _positive("T", T)
+        if lif.threshold(1, self.T) <= 0:
+            raise ValueError(
+                f"the bias current {lif.bias!r} makes the neurons fire at rest within "
+                f"T = {self.T!r} ms; it must stay below {lif.threshold(1, self.T) + lif.bias!r}"
+            )
+        self._table = np.zeros(0)  # cached I_1, I_2, ... for fast encoding
+
+    def __repr__(self) -> str:
+        return f"NeuroQuantizer({self.lif!r}, T={self.T!r})"
+
+    @property
+    def asymptotic_step(self) -> float:
+        """The step length all ``l_k`` tend to as ``k`` grows: ``C*theta/T``."""
+        return self.lif.C * self.lif.theta / self.T
+
+    def thresholds(self, k: ArrayLike) -> np.ndarray:
+        """Decision thresholds ``I_k`` of the window ``T`` (``I_0 = -inf``)."""
+        return self.lif.threshold(k, self.T)
+
+    def step_lengths(self, kmax: int) -> np.ndarray:
+        """Step lengths ``l_k = I_{k+1} - I_k`` for ``k = 1 .. kmax``."""
+        if int(kmax) < 1:
+            raise ValueError(f"kmax must be >= 1, got {kmax!r}")
+        return self.lif.step_length(np.arange(1, int(kmax) + 1), self.T)
+
+    def _table_up_to(self, kmax: int) -> np.ndarray | None:
+        """The cached thresholds ``I_1 .. I_K`` with ``K >= kmax`` (None past ``_MAX_TABLE``)."""
+        if kmax > _MAX_TABLE:
+            return None
+        if self._table.size < kmax:
+            size = min(max(kmax, 2 * self._table.size, 64), _MAX_TABLE)
+            self._table = self.thresholds(np.arange(1, size + 1))
+        return self._table
+
+    def encode(self, x: ArrayLike) -> np.ndarray:
+        """Signed spike counts ``sign(x) * N_T(|x|)`` (int64, the shape of ``x``).
+
+        Counts come from the precomputed thresholds: a uniform grid finer than the smallest
+        step gives each value its cell up to one threshold, checked by one comparison.
+        """
+        x = np.asarray(x, dtype=np.float64)
+        if not np.all(np.isfinite(x)):
+            raise ValueError("inputs to the quantizer must be finite")
+        mag = np.abs(x)
+        top = float(mag.max(initial=0.0))
+        table = self._table_up_to(int(self.lif.count(top, self.T)) + 2)
+        if table is None:
+            k = self.lif.count(mag, self.T)
+        else:
+            k = self._cells(table, mag, top)
+        return np.where(x < 0, -k, k)
+
+    @staticmethod
+    def _cells(table: np.ndarray, mag: np.ndarray, top: float) -> np.ndarray:
+        """Number of thresholds of ``table`` at or below each magnitude."""
+        steps = np.diff(table)
+        width = min(table[0], steps.min(initial=np.inf)) / 2
+        bins = int(top / width) + 2 if width > 0 else _MAX_TABLE + 1
+        if bins > _MAX_TABLE:
+            return np.searchsorted(table, mag, side="right")
+        first = np.searchsorted(table, np.arange(bins) * width, side="right")
+        k = first[(mag / width).astype(np.int64)]
+        return k + (mag >= table[k])
+
+    def decode(self, k: ArrayLike, point: str | float | ArrayLike = "midpoint") -> np.ndarray:
+        """Reconstruct ``x`` from signed counts: ``k = 0 -> 0``, else a point of the cell.
+
+        ``point`` places the reconstruction at ``I_k + delta*(I_{k+1} - I_k)``: ``"lower"``
+        (``delta = 0``, the cell's edge), ``"midpoint"`` (``delta = 1/2``, the seed's choice)
+        or a number (or an array broadcasting against ``k``) ``0 <= delta < 1``, e.g. the
+        centroid offset of a Laplacian source.
+        """
+        delta = _POINTS.get(point, point) if isinstance(point, str) else point
+        if isinstance(delta, str):
+            raise ValueError(f"point must be 'lower', 'midpoint' or a number, got {point!r}")
+        delta = np.asarray(delta, dtype=np.float64)
+        if np.any(~((delta >= 0) & (delta < 1))):
+            raise ValueError("the reconstruction offset must lie in [0, 1)")
+        k = np.asarray(k)
+        if k.dtype.kind not in "iu":
+            raise ValueError(f"spike counts must be integers, got dtype {k.dtype}")
+        mag = np.abs(k).astype(np.int64)
+        table = self._table_up_to(int(mag.max(initial=0)) + 1)
+        if table is None or delta.ndim:
+            lo, hi = self.thresholds(np.maximum(mag, 1)), self.thresholds(mag + 1)
+            x = np.minimum(lo + delta * (hi - lo), np.nextafter(hi, lo))
+            return np.where(k == 0, 0.0, np.copysign(x, k))
+        lo, hi = table[:-1], table[1:]
+        values = np.concatenate(([0.0], np.minimum(lo + delta * (hi - lo), np.nextafter(hi, lo))))
+        return np.copysign(values[mag], k)
+
+    def counts_at(self, k: ArrayLike, a: int) -> np.ndarray:
+        """The signed counts at the earlier instant ``T/a``: ``sign(k)*floor(|k|/a)``."""
+        if int(a) != a or a < 1:
+            raise ValueError(f"the divisor a must be an integer >= 1, got {a!r}")
+        k = np.asarray(k, dtype=np.int64)
+        return np.sign(k) * (np.abs(k) // int(a))
+
+    def at(self, t: float) -> NeuroQuantizer:
+        """The quantizer of the same neurons observed for the shorter (or longer) window ``t``."""
+        return NeuroQuantizer(self.lif, t)
