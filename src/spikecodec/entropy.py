@@ -39,10 +39,10 @@ from .transform import ZIGZAG
 
 __all__ = ["Layout", "PlaneState", "decode_slices", "encode_slices", "number_of_planes"]
 
-_FIRST_BATCH = 256
+_FIRST_BATCH = 16
 _GROWTH = 2
 _PROB_FLOOR = 1.0 / 4096
-_AGE_LIMIT = 4096.0  # a context's counts are halved past this many observations
+_AGE_LIMIT = 256.0  # a context's counts are halved past this many observations
 _NCOEF = 64
 _IDX = np.arange(_NCOEF)
 
@@ -112,6 +112,8 @@ class _AdaptiveModel:
         p = rows / rows.sum(axis=1, keepdims=True)
         p = np.maximum(p, _PROB_FLOOR)
         if allowed is not None:
+            if not allowed.any(axis=1).all():
+                raise CorruptStreamError("a symbol has no possible value (damaged stream)")
             p *= allowed
         return p / p.sum(axis=1, keepdims=True)
 
@@ -268,26 +270,35 @@ _EDGES = _edge_basis()
 _L0, _L1, _R0, _R1, _T0, _T1, _B0, _B1 = range(8)
 
 
-def _dc_prediction(st: PlaneState, p: int) -> np.ndarray:
-    """DC of every block predicted from its neighbours, in count units of plane p.
-
-    The known counts are reconstructed at the midpoints of their cells (relative band steps
-    ``st.weights``), and each neighbour predicts the DC that continues its boundary pixels
-    into the block with the mean of both sides' gradients (Lepton-style boundary matching);
-    the prediction is the mean over the neighbours present.
-    """
+def _values(st: PlaneState, p: int) -> np.ndarray:
+    """The known counts at the midpoints of their cells, in count units of plane p, scaled by
+    the relative band steps ``st.weights``."""
     scale = np.exp2(st.level.astype(np.float64) - p)
-    values = np.where(st.prefix > 0, st.sign * (st.prefix + 0.5) * scale, 0.0) * st.weights
-    ac = values.copy()
+    return np.where(st.prefix > 0, st.sign * (st.prefix + 0.5) * scale, 0.0) * st.weights
+
+
+def _ac_edges(st: PlaneState, p: int) -> np.ndarray:
+    """The boundary lines (blocks_y, blocks_x, 8, 8) of every block's AC part."""
+    ac = _values(st, p)
     ac[..., 0] = 0.0
-    lines = np.einsum("yxf,fln->yxln", ac, _EDGES)  # AC-only boundary lines
-    full = lines + values[..., 0, None, None] / 8
+    by, bx = ac.shape[:2]
+    return (ac.reshape(-1, _NCOEF) @ _EDGES.reshape(_NCOEF, -1)).reshape(by, bx, 8, 8)
+
+
+def _dc_prediction(lines: np.ndarray, dc: np.ndarray) -> np.ndarray:
+    """DC of every block predicted from its neighbours (units of the DC counts).
+
+    Each neighbour predicts the DC that continues its boundary pixels (AC ``lines`` plus its
+    own ``dc``/8) into the block with the mean of both sides' gradients (Lepton-style boundary
+    matching); the prediction is the mean over the neighbours present.
+    """
+    full = lines + dc[..., None, None] / 8
 
     def continuation(a_edge, a_inner, b_edge, b_inner):
         return 8 * (a_edge + 0.5 * ((a_edge - a_inner) + (b_inner - b_edge)) - b_edge).mean(-1)
 
-    total = np.zeros(values.shape[:2])
-    count = np.zeros(values.shape[:2])
+    total = np.zeros(dc.shape)
+    count = np.zeros(dc.shape)
     pairs = (
         ((slice(None), slice(1, None)), (slice(None), slice(None, -1)), _L0, _L1, _R0, _R1),
         ((slice(None), slice(None, -1)), (slice(None), slice(1, None)), _R0, _R1, _L0, _L1),
@@ -304,12 +315,14 @@ def _dc_prediction(st: PlaneState, p: int) -> np.ndarray:
 def _code_dc(io, models: _Models, states: list[PlaneState], p: int, mags=None, signs=None):
     """Bit p of every DC count, in two checkerboard halves: the second half is predicted from
     its four neighbours of the first, already at instant T/2^p (bit-plane DC prediction)."""
+    edges = [_ac_edges(st, p) for st in states]
     for phase in (0, 1):
         ctx_all, truth, where_all = [], [], []
         for c, st in enumerate(states):
             by, bx = st.prefix.shape[:2]
             mine = (np.add.outer(np.arange(by), np.arange(bx)) % 2) == phase
-            pred = _dc_prediction(st, p)[mine]
+            dc = _values(st, p)[..., 0]
+            pred = _dc_prediction(edges[c], dc)[mine]
             u = st.prefix[..., 0][mine]
             own_sign = st.sign[..., 0][mine]
             sig_d = np.abs(pred) - 1.0
