@@ -29,7 +29,7 @@ from PIL import Image, UnidentifiedImageError
 from . import container
 from .container import Header
 from .entropy import Layout, PlaneState, decode_slices, encode_slices, number_of_planes
-from .errors import SpikeCodecError, UnsupportedImageError
+from .errors import LimitError, SpikeCodecError, UnsupportedImageError
 from .neuron import LIF
 from .quantizer import NeuroQuantizer
 from .tables import TABLES, quality_to_step, table_weights
@@ -57,7 +57,13 @@ def load_image(image) -> np.ndarray:
     if isinstance(image, (str, os.PathLike, io.IOBase)):
         try:
             with Image.open(image) as im:
+                if any(";16" in str(tile.args) for tile in im.tile):
+                    raise UnsupportedImageError(
+                        f"{image!r} has 16 bits per sample: spikecodec codes 8-bit images"
+                    )
                 return load_image(im)
+        except Image.DecompressionBombError as err:
+            raise LimitError(f"cannot read {image!r}: {err}") from err
         except (UnidentifiedImageError, OSError) as err:
             raise UnsupportedImageError(f"cannot read an image from {image!r}: {err}") from err
     if isinstance(image, Image.Image):
@@ -181,9 +187,9 @@ def spike_counts(
         C=float(C),
         T=float(T),
         theta=float(theta),
-        bias=float(bias),
+        bias=float(np.float32(bias)),  # stored as float32: quantize with what is stored
         table=TABLES.index(table),
-        chroma=float(chroma),
+        chroma=float(np.float32(chroma)),
         planes=1,
     )
     quantizer = _unit_quantizer(header)

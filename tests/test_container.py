@@ -1,0 +1,267 @@
+"""The ``.spk`` container: header, checksummed chunks, truncation, corruption and limits.
+
+Expected offsets are computed here from the documented layout (a 56-byte header record plus a
+4-byte CRC32, then per chunk ``u32 length, u32 crc32, payload``), with :mod:`zlib` and
+:mod:`struct`, not from the module's own structs.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from spikecodec import CorruptStreamError, LimitError, SpikeCodecError, TruncatedStreamError
+from spikecodec.container import MAGIC, Header, pack, read_header, unpack
+
+# magic 4 + version 1 + mode 1 + width 4 + height 4 + R, C, T, theta 4 * 8 + bias 4 + table 1
+# + chroma 4 + planes 1 = 56 bytes, then the header CRC32.
+FIELDS_SIZE = 56
+HEADER_SIZE = FIELDS_SIZE + 4
+CHUNK_HEAD = 8
+
+
+def make_header(**changes) -> Header:
+    fields = dict(
+        mode="RGB",
+        width=37,
+        height=21,
+        R=1e4,
+        C=1.0,
+        T=100.0,
+        theta=800.0,
+        bias=0.25,
+        table=1,
+        chroma=1.5,
+        planes=3,
+    )
+    fields.update(changes)
+    return Header(**fields)
+
+
+CHUNKS = [b"first slice", b"", b"\x00\xff" * 9]
+
+
+def patch(data: bytes, offset: int, fmt: str, value) -> bytes:
+    """Overwrite one little-endian header field and recompute the header CRC."""
+    size = struct.calcsize("<" + fmt)
+    fields = data[:offset] + struct.pack("<" + fmt, value) + data[offset + size : FIELDS_SIZE]
+    return fields + struct.pack("<I", zlib.crc32(fields)) + data[HEADER_SIZE:]
+
+
+def chunk_ends(chunks: list[bytes]) -> list[tuple[int, int]]:
+    """(payload start, payload end) offsets of each chunk in a packed stream."""
+    spans, pos = [], HEADER_SIZE
+    for c in chunks:
+        spans.append((pos + CHUNK_HEAD, pos + CHUNK_HEAD + len(c)))
+        pos += CHUNK_HEAD + len(c)
+    return spans
+
+
+# --------------------------------------------------------------------------------------------
+# Layout and round trip
+
+
+def test_layout_matches_the_documented_format():
+    data = pack(make_header(), CHUNKS)
+    assert data[:4] == MAGIC == b"\x89SPK"
+    assert data[4] == 1  # format version
+    assert data[5] == 1  # mode RGB
+    assert struct.unpack_from("<II", data, 6) == (37, 21)
+    assert struct.unpack_from("<4d", data, 14) == (1e4, 1.0, 100.0, 800.0)
+    assert struct.unpack_from("<I", data, FIELDS_SIZE)[0] == zlib.crc32(data[:FIELDS_SIZE])
+    assert data[FIELDS_SIZE - 1] == 3  # planes
+    pos = HEADER_SIZE
+    for payload in CHUNKS:
+        assert struct.unpack_from("<II", data, pos) == (len(payload), zlib.crc32(payload))
+        assert data[pos + CHUNK_HEAD : pos + CHUNK_HEAD + len(payload)] == payload
+        pos += CHUNK_HEAD + len(payload)
+    assert pos == len(data)
+
+
+finite = st.floats(min_value=1e-6, max_value=1e9, allow_nan=False)
+finite32 = st.floats(min_value=0, max_value=1e6, allow_nan=False, width=32)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    mode=st.sampled_from(["L", "RGB"]),
+    width=st.integers(1, 2**16),
+    height=st.integers(1, 2**12),
+    R=finite,
+    C=finite,
+    T=finite,
+    theta=finite,
+    bias=finite32,
+    table=st.integers(0, 1),
+    chroma=finite32,
+    chunks=st.lists(st.binary(max_size=40), min_size=1, max_size=6),
+)
+def test_pack_unpack_round_trip(mode, width, height, R, C, T, theta, bias, table, chroma, chunks):
+    header = Header(mode, width, height, R, C, T, theta, bias, table, chroma, len(chunks))
+    data = pack(header, chunks)
+    assert len(data) == HEADER_SIZE + sum(CHUNK_HEAD + len(c) for c in chunks)
+    got, got_chunks, partial = unpack(data)
+    assert got == header
+    assert got_chunks == chunks
+    assert partial == b""
+    assert read_header(data) == header
+
+
+def test_unpack_accepts_bytearray_and_memoryview():
+    data = pack(make_header(), CHUNKS)
+    for view in (bytearray(data), memoryview(data)):
+        header, chunks, partial = unpack(view)
+        assert header == make_header()
+        assert chunks == CHUNKS
+        assert partial == b""
+
+
+def test_a_stream_may_stop_after_fewer_chunks_than_planes():
+    header, chunks, partial = unpack(pack(make_header(planes=5), CHUNKS))
+    assert header.planes == 5
+    assert chunks == CHUNKS
+    assert partial == b""
+
+
+# --------------------------------------------------------------------------------------------
+# Truncation
+
+
+def test_every_truncation_past_the_header_returns_the_complete_chunks_and_the_partial_one():
+    data = pack(make_header(), CHUNKS)
+    spans = chunk_ends(CHUNKS)
+    for cut in range(HEADER_SIZE, len(data) + 1):
+        header, chunks, partial = unpack(data[:cut])
+        assert header == make_header()
+        complete = [c for c, (_, end) in zip(CHUNKS, spans) if end <= cut]
+        assert chunks == complete, cut
+        nxt = len(complete)
+        if nxt < len(CHUNKS) and cut >= spans[nxt][0]:
+            assert partial == data[spans[nxt][0] : cut], cut
+        else:
+            assert partial == b"", cut
+
+
+def test_every_truncation_inside_the_header_raises_a_library_error():
+    data = pack(make_header(), CHUNKS)
+    for cut in range(HEADER_SIZE):
+        with pytest.raises(TruncatedStreamError, match="header"):
+            unpack(data[:cut])
+
+
+# --------------------------------------------------------------------------------------------
+# Corruption
+
+
+def test_every_bit_flip_in_the_header_is_detected():
+    data = pack(make_header(), CHUNKS)
+    for byte in range(HEADER_SIZE):
+        for bit in range(8):
+            bad = bytearray(data)
+            bad[byte] ^= 1 << bit
+            with pytest.raises(CorruptStreamError):
+                unpack(bytes(bad))
+
+
+def test_every_bit_flip_in_a_chunk_payload_or_crc_is_detected():
+    data = pack(make_header(), CHUNKS)
+    (start0, end0), _, (start2, end2) = chunk_ends(CHUNKS)
+    # The payload and the CRC field of the first chunk, and the payload of the last.
+    targets = list(range(start0 - 4, end0)) + list(range(start2, end2))
+    for byte in targets:
+        for bit in range(8):
+            bad = bytearray(data)
+            bad[byte] ^= 1 << bit
+            with pytest.raises(CorruptStreamError, match="checksum") as info:
+                unpack(bytes(bad))
+            # The intact slices before the damage are handed back.
+            assert info.value.chunks == ([] if byte < end0 else CHUNKS[:2])
+
+
+def test_a_damaged_chunk_length_never_escapes_as_another_error():
+    # The length is not under a checksum: a flip may look like a truncation, but the chunks
+    # returned are always a prefix of the true ones and nothing but CorruptStreamError is raised.
+    data = pack(make_header(), CHUNKS)
+    for start, _ in chunk_ends(CHUNKS):
+        for byte in range(start - CHUNK_HEAD, start - 4):
+            for bit in range(8):
+                bad = bytearray(data)
+                bad[byte] ^= 1 << bit
+                try:
+                    _, chunks, _ = unpack(bytes(bad))
+                except CorruptStreamError:
+                    continue
+                assert chunks == CHUNKS[: len(chunks)]
+
+
+def test_bad_magic_is_corrupt():
+    data = pack(make_header(), CHUNKS)
+    with pytest.raises(CorruptStreamError, match="magic"):
+        unpack(b"\x89PNG" + data[4:])
+    with pytest.raises(CorruptStreamError, match="magic"):
+        unpack(b"GIF89a" + bytes(100))
+
+
+def test_unknown_version_is_corrupt():
+    data = patch(pack(make_header(), CHUNKS), 4, "B", 2)
+    with pytest.raises(CorruptStreamError, match="version"):
+        unpack(data)
+
+
+def test_unknown_mode_is_corrupt():
+    data = patch(pack(make_header(), CHUNKS), 5, "B", 2)
+    with pytest.raises(CorruptStreamError, match="mode"):
+        unpack(data)
+
+
+@pytest.mark.parametrize(("width", "height"), [(0, 5), (5, 0), (0, 0)])
+def test_empty_image_size_is_corrupt(width, height):
+    data = patch(patch(pack(make_header(), CHUNKS), 6, "I", width), 10, "I", height)
+    with pytest.raises(CorruptStreamError, match="size"):
+        unpack(data)
+
+
+@pytest.mark.parametrize("planes", [0, 41, 255])
+def test_planes_out_of_range_are_corrupt(planes):
+    data = patch(pack(make_header(), CHUNKS), FIELDS_SIZE - 1, "B", planes)
+    with pytest.raises(CorruptStreamError, match="time slices"):
+        unpack(data)
+
+
+def test_trailing_garbage_is_corrupt():
+    data = pack(make_header(), CHUNKS)
+    with pytest.raises(CorruptStreamError, match="unexpected bytes"):
+        unpack(data + b"x")
+    # A chunk more than the header declares is trailing garbage too.
+    with pytest.raises(CorruptStreamError, match="unexpected bytes"):
+        unpack(pack(make_header(planes=2), CHUNKS))
+
+
+# --------------------------------------------------------------------------------------------
+# Limits
+
+
+def test_a_huge_declared_image_hits_the_pixel_limit_before_any_allocation():
+    data = pack(make_header(width=100_000, height=100_000), CHUNKS)
+    with pytest.raises(LimitError, match="100000x100000"):
+        unpack(data)
+    with pytest.raises(LimitError):
+        read_header(data)
+
+
+def test_the_pixel_limit_is_configurable():
+    data = pack(make_header(width=100, height=100), CHUNKS)
+    with pytest.raises(LimitError, match="limit of 9999"):
+        unpack(data, max_pixels=9_999)
+    header, _, _ = unpack(data, max_pixels=10_000)
+    assert header.width * header.height == 10_000
+
+
+def test_all_errors_are_spikecodec_errors_and_value_errors():
+    for cls in (CorruptStreamError, LimitError, TruncatedStreamError):
+        assert issubclass(cls, SpikeCodecError)
+        assert issubclass(cls, ValueError)
