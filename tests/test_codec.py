@@ -100,12 +100,12 @@ T81_ZIGZAG = np.array([
 ])  # fmt: skip
 
 
-def reference_counts(image, quality, table, R=1e4, C=1.0, T=100.0, bias=0.3, chroma=1.5):
+def reference_counts(image, quality, table, R=1e4, C=1.0, T=100.0, bias=0.3, chroma=1.0):
     """Spike counts from 64 real neurons per plane, each with its own threshold ``theta_f``.
 
     libjpeg's scale: ``S = 5000/q`` (q < 50) or ``200 - 2q``, base step ``16*max(S, 1)/100``,
-    ``theta = step*T/C``; band ``f`` fires at ``theta*W[f]`` (W = 1 or T.81's table / 16, times
-    ``chroma`` on Cb, Cr) with bias current ``beta*C*theta_f/T``.
+    ``theta = step*T/C``; band ``f`` fires at ``theta*W[f]`` (W = 1, T.81's table / 16, or its
+    fourth root for "mild", times ``chroma`` on Cb, Cr) with bias current ``beta*C*theta_f/T``.
     """
     scale = 5000.0 / quality if quality < 50 else 200.0 - 2.0 * quality
     theta = 16.0 * max(scale, 1.0) / 100.0 * T / C
@@ -121,6 +121,7 @@ def reference_counts(image, quality, table, R=1e4, C=1.0, T=100.0, bias=0.3, chr
             weights = np.ones(64)
         else:
             weights = (K2 if c else K1).ravel()[T81_ZIGZAG] / 16.0
+            weights = weights if table == "jpeg" else weights**0.25
         counts = np.empty(coeffs.shape, np.int64)
         for f in range(64):
             theta_f = theta * weights[f] * (chroma if c else 1.0)
@@ -181,7 +182,7 @@ def test_counts_round_trip_on_a_sample(sample, colour, quality):
 
 
 @pytest.mark.parametrize("quality", [5, 50, 95])
-@pytest.mark.parametrize("table", ["flat", "jpeg"])
+@pytest.mark.parametrize("table", ["flat", "jpeg", "mild"])
 @pytest.mark.parametrize("colour", ["rgb", "gray"])
 def test_spike_counts_equal_per_band_neurons(sample, colour, table, quality):
     # The codec's one unit-threshold quantizer on x/theta_f fires like 64 neurons of threshold

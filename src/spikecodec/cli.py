@@ -109,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--R", type=float, default=1e4, help="membrane resistance (default 1e4)")
     p.add_argument("--C", type=float, default=1.0, help="membrane capacitance (default 1)")
     p.add_argument("--T", type=float, default=100.0, help="window in ms (default 100)")
-    p.add_argument("--table", choices=TABLES, default="flat", help="threshold table")
+    p.add_argument("--table", choices=TABLES, default="mild", help="threshold table")
     p.add_argument("--bias", type=float, default=0.3, help="bias current, fraction of a step")
     p.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
     p.set_defaults(run=_cmd_encode)

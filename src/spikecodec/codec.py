@@ -137,9 +137,9 @@ def spike_counts(
     R: float = 1e4,
     C: float = 1.0,
     T: float = 100.0,
-    table: str = "flat",
+    table: str = "mild",
     bias: float = 0.3,
-    chroma: float = 1.5,
+    chroma: float = 1.0,
 ) -> tuple[Header, list[np.ndarray]]:
     """The neurons' signed spike counts of an image: what :func:`encode` codes.
 
@@ -159,8 +159,9 @@ def spike_counts(
     R, C, T : float
         Membrane resistance, capacitance and observation window in ms (``tau = R*C`` in ms).
         The default ``R*C = 100*T`` is the nearly uniform (little leak) regime.
-    table : {"flat", "jpeg"}
-        Per-frequency threshold table: flat for PSNR, JPEG's shape for SSIM.
+    table : {"mild", "flat", "jpeg"}
+        Per-frequency threshold table (see :mod:`spikecodec.tables`): mild (default), flat for
+        mean squared error, JPEG's shape.
     bias : float
         Bias current of every neuron as a fraction ``beta`` of its step, ``b_f =
         beta*C*theta_f/T``: it narrows the dead zone. ``0 <= beta < 1``.

@@ -1,11 +1,15 @@
 """Per-frequency threshold tables and the quality scale.
 
 Band ``f`` (zigzag order) of a plane fires with threshold ``theta_f = theta * W[f]``, so its
-asymptotic step is ``Delta_f = C*theta_f/T``. Two tables:
+asymptotic step is ``Delta_f = C*theta_f/T``. Three tables:
 
-- ``flat``: ``W = 1`` for every frequency — the best for PSNR (mean squared error);
+- ``flat``: ``W = 1`` for every frequency, the mean-squared-error choice;
 - ``jpeg``: the luminance/chrominance tables of JPEG (ITU-T T.81 Annex K) divided by their DC
-  entry 16 — perceptually shaped, better for SSIM.
+  entry 16, strongly perceptually shaped;
+- ``mild`` (the default): the JPEG shape with a quarter of its log-contrast,
+  ``W = (Q/16)**(1/4)`` (high frequencies up to 1.8 times coarser). Measured on 8 Kodak luma
+  images (BD-rate against libjpeg-turbo, 0.25-2 bpp): flat -31.3 % PSNR / -18.8 % SSIM, jpeg
+  -18.3 % / -16.6 %, mild -30.9 % / -21.1 %.
 
 Chroma planes use their table times ``chroma`` (> 1: coarser).
 
@@ -37,7 +41,7 @@ _JPEG_LUMA = np.array(
 _JPEG_CHROMA = np.full((8, 8), 99.0)
 _JPEG_CHROMA[:4, :4] = [[17, 18, 24, 47], [18, 21, 26, 66], [24, 26, 56, 99], [47, 66, 99, 99]]
 
-TABLES = ("flat", "jpeg")
+TABLES = ("flat", "jpeg", "mild")
 BASE_STEP = 16.0
 
 
@@ -45,9 +49,9 @@ def table_weights(table: str, chroma: bool) -> np.ndarray:
     """The 64 weights ``W[f]`` (zigzag order) of a table, for a luma or a chroma plane."""
     if table == "flat":
         return np.ones(64)
-    if table == "jpeg":
-        t = _JPEG_CHROMA if chroma else _JPEG_LUMA
-        return t.ravel()[ZIGZAG] / 16.0
+    if table in ("jpeg", "mild"):
+        t = (_JPEG_CHROMA if chroma else _JPEG_LUMA).ravel()[ZIGZAG] / 16.0
+        return t if table == "jpeg" else t**0.25
     raise ValueError(f"table must be one of {TABLES}, got {table!r}")
 
 
