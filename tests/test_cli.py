@@ -218,7 +218,7 @@ def test_decoding_a_bad_stream_fails_cleanly(tmp_path, capsys, content):
     assert main(["info", str(spk)]) == 1
 
 
-def test_decoding_a_damaged_stream_fails_cleanly(tmp_path, png, capsys):
+def test_decoding_a_damaged_stream_strictly_fails_cleanly(tmp_path, png, capsys):
     spk = tmp_path / "x.spk"
     assert main(["encode", str(png), str(spk)]) == 0
     data = bytearray(spk.read_bytes())
@@ -226,8 +226,23 @@ def test_decoding_a_damaged_stream_fails_cleanly(tmp_path, png, capsys):
     spk.write_bytes(bytes(data))
     capsys.readouterr()
     before = listing(tmp_path)
-    code = main(["decode", str(spk), str(tmp_path / "out.png")])
+    code = main(["decode", "--strict", str(spk), str(tmp_path / "out.png")])
     assert "checksum" in assert_failed_cleanly(code, capsys, tmp_path, before)
+
+
+def test_decoding_a_damaged_stream_warns_and_keeps_the_intact_slices(tmp_path, png, capsys):
+    spk = tmp_path / "x.spk"
+    assert main(["encode", str(png), str(spk)]) == 0
+    intact = spk.read_bytes()
+    data = bytearray(intact)
+    data[-1] ^= 0xFF
+    spk.write_bytes(bytes(data))
+    capsys.readouterr()
+    out = tmp_path / "out.png"
+    assert main(["decode", str(spk), str(out)]) == 0
+    assert "warning" in capsys.readouterr().err
+    # The last slice carries the instants T/2 .. T: what is left is the image at T/2.
+    np.testing.assert_array_equal(np.asarray(Image.open(out)), sc.decode(intact, until=0.5))
 
 
 def test_an_unknown_output_extension_fails_cleanly(tmp_path, png, capsys):

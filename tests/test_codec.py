@@ -542,7 +542,9 @@ def test_a_damaged_slice_is_corrupt(sample):
     data = bytearray(sc.encode(sample[:32, :32]))
     data[container.HEADER_SIZE + 8] ^= 0x10  # first payload byte of the first slice
     with pytest.raises(CorruptStreamError, match="checksum"):
-        sc.decode(bytes(data))
+        sc.decode(bytes(data), strict=True)
+    with pytest.warns(sc.SpikeCodecWarning, match="after the 0 intact time slices"):
+        assert np.all(sc.decode(bytes(data)) == 128)  # nothing intact: the mid-gray image
 
 
 def test_garbage_slices_with_valid_checksums_raise_only_library_errors(sample):

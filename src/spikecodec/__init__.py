@@ -4,11 +4,12 @@ The public API: :func:`encode` / :func:`decode`, the neuron (:class:`LIF`), its 
 (:class:`NeuroQuantizer`) and the library's errors (all :class:`SpikeCodecError`).
 """
 
-from .codec import decode, decode_counts, encode, load_image, spike_counts
+from .codec import decode, decode_counts, decode_progressive, encode, load_image, spike_counts
 from .errors import (
     CorruptStreamError,
     LimitError,
     SpikeCodecError,
+    SpikeCodecWarning,
     TruncatedStreamError,
     UnsupportedImageError,
 )
@@ -21,11 +22,13 @@ __all__ = [
     "LimitError",
     "NeuroQuantizer",
     "SpikeCodecError",
+    "SpikeCodecWarning",
     "SpikeEvents",
     "TruncatedStreamError",
     "UnsupportedImageError",
     "decode",
     "decode_counts",
+    "decode_progressive",
     "encode",
     "load_image",
     "spike_counts",

@@ -11,6 +11,7 @@ import argparse
 import io
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from PIL import Image
 
 from . import __version__, container
 from .codec import decode, encode, load_image
-from .errors import SpikeCodecError
+from .errors import SpikeCodecError, SpikeCodecWarning
 from .tables import TABLES
 
 EXIT_ERROR, EXIT_USAGE, EXIT_EXISTS = 1, 2, 3
@@ -59,7 +60,11 @@ def _cmd_encode(args) -> None:
 
 
 def _cmd_decode(args) -> None:
-    image = decode(Path(args.input).read_bytes())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SpikeCodecWarning)
+        image = decode(Path(args.input).read_bytes(), strict=args.strict, until=args.until)
+    for warning in caught:
+        print(f"spikecodec: warning: {warning.message}", file=sys.stderr)
     write_atomic(args.output, _image_bytes(image, Path(args.output)), force=args.force)
 
 
@@ -117,6 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("decode", help="decompress a .spk file into an image file")
     p.add_argument("input")
     p.add_argument("output", help="image file; the format follows the extension (.png, ...)")
+    p.add_argument(
+        "--until", type=float, help="listen only up to this fraction of the window T (0..1]"
+    )
+    p.add_argument("--strict", action="store_true", help="fail on a damaged time slice")
     p.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
     p.set_defaults(run=_cmd_decode)
 

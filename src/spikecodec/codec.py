@@ -21,15 +21,30 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
+from collections.abc import Iterator
 from dataclasses import replace
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from . import container
-from .container import Header
-from .entropy import Layout, PlaneState, decode_slices, encode_slices, number_of_planes
-from .errors import LimitError, SpikeCodecError, UnsupportedImageError
+from .container import Header, PartialChunk
+from .entropy import (
+    Layout,
+    PlaneState,
+    decode_slices,
+    encode_slices,
+    iter_decode_slices,
+    number_of_planes,
+)
+from .errors import (
+    CorruptStreamError,
+    LimitError,
+    SpikeCodecError,
+    SpikeCodecWarning,
+    UnsupportedImageError,
+)
 from .neuron import LIF
 from .quantizer import NeuroQuantizer
 from .tables import TABLES, quality_to_step, table_weights
@@ -42,7 +57,15 @@ from .transform import (
     ycbcr_to_rgb,
 )
 
-__all__ = ["decode", "decode_counts", "encode", "load_image", "spike_counts"]
+__all__ = [
+    "decode",
+    "decode_counts",
+    "decode_progressive",
+    "encode",
+    "load_image",
+    "slice_instants",
+    "spike_counts",
+]
 
 DEFAULT_QUALITY = 75
 _ALPHA_MODES = {"LA", "La", "RGBA", "RGBa", "PA"}
@@ -245,29 +268,55 @@ def _reconstruct(state: PlaneState, quantizer: NeuroQuantizer, thresholds: np.nd
     return coeffs * thresholds
 
 
-def decode_counts(
-    data: bytes, *, max_pixels: int = container.MAX_IMAGE_PIXELS
-) -> tuple[Header, list[PlaneState]]:
-    """The spike counts a stream carries, as far as it reaches: the header and one
-    :class:`~spikecodec.entropy.PlaneState` per colour plane (``state.counts()`` are the
-    counts at the instants ``T/2**state.level``)."""
+def _open(data, max_pixels: int, strict: bool) -> tuple[Header, list[bytes], bytes]:
+    """Header, intact chunks and partial last chunk of a stream. A damaged time slice ends the
+    stream there with a :class:`SpikeCodecWarning` (or raises, with ``strict``)."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise SpikeCodecError(f"decode takes bytes, got {type(data).__name__}")
-    header, chunks, partial = container.unpack(bytes(data), max_pixels)
+    try:
+        return container.unpack(bytes(data), max_pixels)
+    except CorruptStreamError as err:
+        if strict or err.header is None:
+            raise
+        warnings.warn(
+            f"{err}: decoding stops after the {len(err.chunks)} intact time slices",
+            SpikeCodecWarning,
+            stacklevel=3,
+        )
+        return err.header, err.chunks, b""
+
+
+def _layouts_of(header: Header) -> list[Layout]:
     try:
         _unit_quantizer(header)
-        layouts = _layouts(header)
+        return _layouts(header)
     except (ValueError, IndexError) as err:
         raise SpikeCodecError(f"invalid neuron parameters in the header: {err}") from err
-    return header, decode_slices(layouts, header.planes, chunks, partial)
 
 
-def decode(data: bytes, *, max_pixels: int = container.MAX_IMAGE_PIXELS) -> np.ndarray:
-    """Decompress a ``.spk`` byte string into a uint8 array (H, W) or (H, W, 3).
+def slice_instants(header: Header) -> np.ndarray:
+    """The instant (ms) each time slice completes: ``T / 2**(P-1-s)`` for slice ``s``."""
+    return header.T / np.exp2(np.arange(header.planes - 1, -1, -1))
 
-    A stream cut short decodes to the image of the latest instant it reaches.
-    """
-    header, states = decode_counts(data, max_pixels=max_pixels)
+
+def _cut(header: Header, chunks: list[bytes], partial: bytes, until_ms: float):
+    """Keep what the neurons have emitted by ``until_ms``: the slices complete by then, and of
+    the next one the share of its bytes that its time span has elapsed."""
+    if not until_ms > 0:
+        raise ValueError(f"the decoding instant must be positive, got {until_ms!r} ms")
+    instants = slice_instants(header)
+    done = int(np.searchsorted(instants, until_ms, side="right"))
+    if done >= len(chunks) and not (done == len(chunks) and partial):
+        return chunks, partial
+    start = instants[done - 1] if done else 0.0
+    share = (until_ms - start) / (instants[done] - start)
+    nxt, declared = (
+        (chunks[done], len(chunks[done])) if done < len(chunks) else (partial, partial.declared)
+    )
+    return chunks[:done], PartialChunk(nxt[: int(share * declared)], declared)
+
+
+def _image(header: Header, states: list[PlaneState]) -> np.ndarray:
     quantizer = _unit_quantizer(header)
     planes = [
         block_idct(_reconstruct(st, quantizer, _band_thresholds(header, c > 0)), shape)
@@ -277,3 +326,75 @@ def decode(data: bytes, *, max_pixels: int = container.MAX_IMAGE_PIXELS) -> np.n
         return np.clip(np.rint(planes[0]), 0, 255).astype(np.uint8)
     full = (header.height, header.width)
     return ycbcr_to_rgb(planes[0], upsample_420(planes[1], full), upsample_420(planes[2], full))
+
+
+def decode_counts(
+    data: bytes,
+    *,
+    until: float | None = None,
+    until_ms: float | None = None,
+    strict: bool = False,
+    max_pixels: int = container.MAX_IMAGE_PIXELS,
+) -> tuple[Header, list[PlaneState]]:
+    """The spike counts a stream carries, as far as it reaches (or up to ``until``): the header
+    and one :class:`~spikecodec.entropy.PlaneState` per colour plane (``state.counts()`` are
+    the counts at the instants ``T/2**state.level``). Parameters as in :func:`decode`."""
+    header, chunks, partial = _open(data, max_pixels, strict)
+    if until is not None and until_ms is not None:
+        raise ValueError("give until (a fraction of T) or until_ms, not both")
+    if until is not None:
+        if not 0 < until <= 1:
+            raise ValueError(f"until is a fraction of the window in (0, 1], got {until!r}")
+        until_ms = until * header.T
+    if until_ms is not None:
+        chunks, partial = _cut(header, chunks, partial, until_ms)
+    return header, decode_slices(_layouts_of(header), header.planes, chunks, partial)
+
+
+def decode(
+    data: bytes,
+    *,
+    until: float | None = None,
+    until_ms: float | None = None,
+    strict: bool = False,
+    max_pixels: int = container.MAX_IMAGE_PIXELS,
+) -> np.ndarray:
+    """Decompress a ``.spk`` byte string into a uint8 array (H, W) or (H, W, 3).
+
+    Parameters
+    ----------
+    data : bytes
+        The stream, whole or cut short anywhere past its header: a cut stream decodes to the
+        image of the latest instant it reaches.
+    until, until_ms : float, optional
+        Listen to the neurons only up to this instant, as a fraction ``0 < until <= 1`` of the
+        window ``T`` or in ms: the image the spikes emitted by then give. At a dyadic instant
+        ``T/2**j`` these are exactly the counts of a window ``T/2**j``; in between, the share
+        of the next time slice's bytes that its time span has elapsed.
+    strict : bool
+        Raise :class:`CorruptStreamError` on a damaged time slice instead of warning and
+        stopping at the last intact one.
+    max_pixels : int
+        Refuse streams declaring more pixels (:class:`LimitError`).
+    """
+    return _image(
+        *decode_counts(data, until=until, until_ms=until_ms, strict=strict, max_pixels=max_pixels)
+    )
+
+
+def decode_progressive(
+    data: bytes, *, strict: bool = False, max_pixels: int = container.MAX_IMAGE_PIXELS
+) -> Iterator[tuple[float, np.ndarray]]:
+    """Yield ``(t, image)`` after each time slice the stream holds: ``t`` in ms is the instant
+    the slice completes (for a partial last slice, the instant its bytes reach)."""
+    header, chunks, partial = _open(data, max_pixels, strict)
+    instants = slice_instants(header)
+    payloads = len(chunks) + bool(partial)
+    for s, states in enumerate(
+        iter_decode_slices(_layouts_of(header), header.planes, chunks, partial)
+    ):
+        t = instants[s]
+        if s == payloads - 1 and partial:
+            start = instants[s - 1] if s else 0.0
+            t = start + (t - start) * len(partial) / partial.declared
+        yield float(t), _image(header, states)

@@ -114,12 +114,24 @@ def read_header(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> Header:
     return Header(MODES[mode], width, height, R, C, T, theta, bias, table, chroma, planes)
 
 
+class PartialChunk(bytes):
+    """The bytes received of a chunk cut short; ``declared`` is the length its header gave."""
+
+    declared: int
+
+    def __new__(cls, payload: bytes, declared: int) -> PartialChunk:
+        chunk = super().__new__(cls, payload)
+        chunk.declared = declared
+        return chunk
+
+
 def unpack(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> tuple[Header, list[bytes], bytes]:
     """Split a stream into its header, its complete checked chunks, and a partial last chunk.
 
     A stream cut short is not an error: the chunks fully present are returned, with the bytes of
-    the chunk that was being received (possibly empty). A chunk whose CRC does not match raises
-    :class:`CorruptStreamError` (``err.chunks`` holds the good chunks before it).
+    the chunk that was being received (a :class:`PartialChunk`, possibly empty). A chunk whose
+    CRC does not match raises :class:`CorruptStreamError` (``err.chunks`` holds the good chunks
+    before it, ``err.header`` the header).
     """
     data = memoryview(data).cast("B") if not isinstance(data, bytes) else data
     header = read_header(bytes(data[:HEADER_SIZE]), max_pixels)
@@ -127,16 +139,20 @@ def unpack(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> tuple[Header, lis
     pos = HEADER_SIZE
     while len(chunks) < header.planes and pos < len(data):
         if len(data) - pos < _CHUNK.size:
-            return header, chunks, b""
+            return header, chunks, PartialChunk(b"", 0)
         length, crc = _CHUNK.unpack_from(data, pos)
         pos += _CHUNK.size
         payload = bytes(data[pos : pos + length])
         pos += length
         if len(payload) < length:
-            return header, chunks, payload
+            return header, chunks, PartialChunk(payload, length)
         if zlib.crc32(payload) != crc:
-            raise CorruptStreamError(f"checksum mismatch in time slice {len(chunks)}", chunks)
+            raise CorruptStreamError(
+                f"checksum mismatch in time slice {len(chunks)}", chunks, header
+            )
         chunks.append(payload)
     if pos < len(data):
-        raise CorruptStreamError(f"{len(data) - pos} unexpected bytes after the last time slice")
-    return header, chunks, b""
+        raise CorruptStreamError(
+            f"{len(data) - pos} unexpected bytes after the last time slice", chunks, header
+        )
+    return header, chunks, PartialChunk(b"", 0)

@@ -37,7 +37,14 @@ import numpy as np
 from .errors import CorruptStreamError
 from .transform import ZIGZAG
 
-__all__ = ["Layout", "PlaneState", "decode_slices", "encode_slices", "number_of_planes"]
+__all__ = [
+    "Layout",
+    "PlaneState",
+    "decode_slices",
+    "encode_slices",
+    "iter_decode_slices",
+    "number_of_planes",
+]
 
 _FIRST_BATCH = 16
 _GROWTH = 2
@@ -578,18 +585,10 @@ def _split_passes(payload: bytes, complete: bool) -> list[bytes]:
     return streams
 
 
-def decode_slices(
-    layouts: list[Layout],
-    planes: int,
-    chunks: list[bytes],
-    partial: bytes = b"",
-) -> list[PlaneState]:
-    """Decode the time slices present (and the usable passes of a partial last one).
-
-    Returns one :class:`PlaneState` per colour plane, each count known at the latest instant
-    the stream reaches for it.
-    """
-    states = [PlaneState.empty(layout, planes) for layout in layouts]
+def _decode_into(
+    states: list[PlaneState], planes: int, chunks: list[bytes], partial: bytes
+) -> Iterator[int]:
+    """Decode the slices present into ``states``, yielding the index of each slice done."""
     models = _Models()
     payloads = [(c, True) for c in chunks[:planes]] + ([(partial, False)] if partial else [])
     for s, (payload, complete) in enumerate(payloads):
@@ -600,4 +599,25 @@ def decode_slices(
             raise
         except Exception as err:  # constriction rejects some malformed streams itself
             raise CorruptStreamError(f"time slice {s} does not decode: {err}") from err
+        yield s
+
+
+def iter_decode_slices(
+    layouts: list[Layout], planes: int, chunks: list[bytes], partial: bytes = b""
+) -> Iterator[list[PlaneState]]:
+    """Decode the time slices present one by one (the last maybe partial, using the passes
+    it holds in full), yielding the states after each: one :class:`PlaneState` per colour
+    plane, each count known at the latest instant reached for it (updated in place)."""
+    states = [PlaneState.empty(layout, planes) for layout in layouts]
+    for _ in _decode_into(states, planes, chunks, partial):
+        yield states
+
+
+def decode_slices(
+    layouts: list[Layout], planes: int, chunks: list[bytes], partial: bytes = b""
+) -> list[PlaneState]:
+    """The states after decoding every slice present (see :func:`iter_decode_slices`)."""
+    states = [PlaneState.empty(layout, planes) for layout in layouts]
+    for _ in _decode_into(states, planes, chunks, partial):
+        pass
     return states

@@ -4,6 +4,7 @@ __all__ = [
     "CorruptStreamError",
     "LimitError",
     "SpikeCodecError",
+    "SpikeCodecWarning",
     "TruncatedStreamError",
     "UnsupportedImageError",
 ]
@@ -16,12 +17,14 @@ class SpikeCodecError(ValueError):
 class CorruptStreamError(SpikeCodecError):
     """The stream is not a valid spikecodec stream (bad magic, header, checksum or content).
 
-    ``chunks`` holds the time slices that were read intact before the damage, if any.
+    ``chunks`` holds the time slices that were read intact before the damage, if any, and
+    ``header`` the stream's header when the damage lies after it (else None).
     """
 
-    def __init__(self, message: str, chunks: list[bytes] | None = None):
+    def __init__(self, message: str, chunks: list[bytes] | None = None, header=None):
         super().__init__(message)
         self.chunks = chunks or []
+        self.header = header
 
 
 class TruncatedStreamError(SpikeCodecError):
@@ -30,6 +33,10 @@ class TruncatedStreamError(SpikeCodecError):
 
 class LimitError(SpikeCodecError):
     """The stream declares more than the configured limits allow (e.g. too many pixels)."""
+
+
+class SpikeCodecWarning(UserWarning):
+    """A recoverable problem, e.g. a damaged time slice that ends decoding early."""
 
 
 class UnsupportedImageError(SpikeCodecError):
