@@ -26,6 +26,9 @@ bench: $(STAMP)
 	SPIKECODEC_DATA=$(DATA) $(BIN)/python -m pytest -q -m slow
 	SPIKECODEC_DATA=$(DATA) $(BIN)/python benchmarks/fig5.py
 	$(BIN)/python benchmarks/quantizer_speed.py
+	SPIKECODEC_DATA=$(DATA) $(BIN)/python benchmarks/rd.py
+	SPIKECODEC_DATA=$(DATA) $(BIN)/python benchmarks/speed.py
+	SPIKECODEC_DATA=$(DATA) $(BIN)/python benchmarks/neuron_regimes.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
