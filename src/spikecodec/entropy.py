@@ -1,29 +1,33 @@
 """Context-modelled range coding of spike counts, organized in time (one slice per bit-plane).
 
 The count at the dyadic instant ``T/2^p`` is ``N_T >> p`` (NOTES, "Time is a bit-plane"), so
-slice ``s`` carries bit-plane ``p = P-1-s`` of every count: listening from ``T/2^p`` to
-``T/2^(p-1)`` reveals one more bit. Each slice holds four passes, each its own range-coded
-stream (constriction's ``RangeEncoder``) prefixed by its length, so that a decoder stopping
-inside a slice still uses the passes it has in full:
+slice ``s`` carries bit-plane ``p = P-1-s`` of every count: listening from ``T/2^(p+1)`` to
+``T/2^p`` reveals one more bit of each. A slice holds four passes, each its own range-coded
+stream (constriction's ``stream.queue.RangeEncoder``) prefixed by its length, so that a decoder
+stopping inside a slice still uses the passes it has in full:
 
-1. **extent**: per block, ``eob`` = 1 + the last zigzag index whose count is non-zero at this
-   instant (0 when none), a categorical symbol with context (previous ``eob``, neighbours'
-   previous ``eob``, luma/chroma). Coefficients past ``eob`` are known silent, uncoded.
-2. **significance**: for the silent coefficients before ``eob``, whether they fire now;
-   context (frequency band, significant frequency neighbours in the block, same frequency
-   significant in the 4 neighbouring blocks, distance to ``eob``, luma/chroma).
-3. **sign**: ON or OFF neuron of each newly firing coefficient (context: neighbours' DC signs
-   for DC, one context for AC).
-4. **refinement**: bit ``p`` of the counts already non-zero (context: first refinement or
-   not, band; for DC the side of the neighbours' mean, a bit-plane form of DC prediction).
+1. **DC**: bit ``p`` of every DC count (significance and sign, or refinement), in two
+   checkerboard halves; the context is where the block's DC predicted from its neighbours
+   (boundary-pixel continuation, Lepton-style) falls against the decision point, so the
+   second half is predicted from neighbours already known at ``T/2^p``.
+2. **extent**: per block, does ``eob`` (1 + the last AC zigzag index whose count is non-zero)
+   grow, and to what (a binary then a categorical symbol; context: previous ``eob`` and the
+   neighbours' previous ``eob``). AC coefficients past ``eob`` are known silent, uncoded.
+3. **significance**: for the silent AC coefficients before ``eob``, whether they fire now
+   (context: frequency band, significant frequency neighbours in the block, same frequency in
+   the 4 neighbouring blocks, distance to ``eob``), then the ON/OFF sign of each that does.
+4. **refinement**: bit ``p`` of the AC counts already non-zero (context: band, first
+   refinement or not).
 
-All contexts depend only on what the decoder holds after the previous passes, so a pass is
-decoded with a few vectorized calls. The probabilities adapt to what has been coded: each
-context keeps counts of the symbols seen, frozen over batches that grow geometrically within a
-pass (``_FIRST_BATCH``, ``_GROWTH``) and updated between them. Encoder and decoder run the same
-schedule, so the decoder needs one constriction call per batch instead of one per symbol —
-measured on Kodak luma at ~1 bpp, ~6 batches per pass; per-symbol adaptation would need a
-Python loop (~1 µs a symbol) or a hand-written compiled coder.
+Every context depends only on what the decoder holds before the symbol's batch. The
+probabilities adapt: each context keeps counts of the symbols seen (halved past
+``_AGE_LIMIT``), frozen over batches that grow geometrically within a pass (``_FIRST_BATCH``,
+``_GROWTH``) and updated between them. Encoder and decoder run the same schedule, so the
+decoder needs one constriction call per batch rather than one per symbol. Measured here:
+constriction codes a batch of binary symbols at 20-24 ns a symbol (``Bernoulli(perfect=
+False)``), a Python call per symbol costs ~1 µs; the frozen batches cost no measurable rate
+against per-symbol adaptation (significance pass of Kodak 23 at q75, batches from 256: 12.40 KB vs
+12.31 KB ideal sequential adaptation). The rest of the decoding time is numpy context work.
 """
 
 from __future__ import annotations
