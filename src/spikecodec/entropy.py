@@ -26,8 +26,9 @@ probabilities adapt: each context keeps counts of the symbols seen (halved past
 decoder needs one constriction call per batch rather than one per symbol. Measured here:
 constriction codes a batch of binary symbols at 20-24 ns a symbol (``Bernoulli(perfect=
 False)``), a Python call per symbol costs ~1 µs; the frozen batches cost no measurable rate
-against per-symbol adaptation (significance pass of Kodak 23 at q75, batches from 256: 12.40 KB vs
-12.31 KB ideal sequential adaptation). The rest of the decoding time is numpy context work.
+against per-symbol adaptation (significance pass of Kodak 23 at q75, batches from 256
+symbols: 12.40 KB, ideal sequential adaptation 12.31 KB). The rest of the decoding time is
+numpy context work.
 """
 
 from __future__ import annotations
