@@ -13,12 +13,15 @@ from .errors import (
     TruncatedStreamError,
     UnsupportedImageError,
 )
+from .events import Events, load_events, save_events, to_events
 from .neuron import LIF, SpikeEvents
+from .pillow import register_pillow
 from .quantizer import NeuroQuantizer
 
 __all__ = [
     "LIF",
     "CorruptStreamError",
+    "Events",
     "LimitError",
     "NeuroQuantizer",
     "SpikeCodecError",
@@ -30,7 +33,11 @@ __all__ = [
     "decode_counts",
     "decode_progressive",
     "encode",
+    "load_events",
     "load_image",
+    "register_pillow",
+    "save_events",
     "spike_counts",
+    "to_events",
 ]
 __version__ = "0.1.0"

@@ -1,4 +1,4 @@
-"""The ``spikecodec`` command: encode, decode, info, figures and demo.
+"""The ``spikecodec`` command: encode, decode, info, figures, demo and spikes.
 
 Outputs are written to a temporary file beside the target and renamed into place, so a failure
 never leaves a partial file; an existing output is only replaced with ``--force``. Exit codes:
@@ -20,6 +20,7 @@ from PIL import Image
 from . import __version__, container
 from .codec import decode, encode, load_image
 from .errors import SpikeCodecError, SpikeCodecWarning
+from .events import add_spikes_parser
 from .tables import TABLES
 
 EXIT_ERROR, EXIT_USAGE, EXIT_EXISTS = 1, 2, 3
@@ -141,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="figures and codec comparison on the bundled samples")
     p.add_argument("--out", default="out", help="output directory")
     p.set_defaults(run=_cmd_demo)
+
+    add_spikes_parser(sub)
     return parser
 
 

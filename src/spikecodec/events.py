@@ -1,0 +1,550 @@
+"""The codec's spike trains as address events, for spiking-network tools.
+
+:func:`to_events` lists every spike the codec's neurons emit for an image (or that a ``.spk``
+stream carries) as an address-event record; :meth:`Events.to_dense` bins them in time into
+spike-count rasters; :func:`save_events` / :func:`load_events` keep them in a ``.npz`` file;
+``spikecodec spikes IN --out events.npz`` does it from the command line.
+
+Neurons and addresses
+---------------------
+Every 8x8 DCT coefficient ``x`` of every colour plane (Y; then Cb, Cr for RGB, 4:2:0) drives an
+ON/OFF LIF pair: the ON neuron when ``x > 0``, the OFF neuron with ``-x`` when ``x < 0``. An
+event's address is ``(plane, block_row, block_col, band)`` (``band`` the zigzag frequency index
+0..63) and its ``polarity`` (+1 ON, -1 OFF); the signed spike counts are the codec's
+(:func:`spikecodec.spike_counts`).
+
+Spike times
+-----------
+In the codec every band ``f`` is quantized by one neuron of unit threshold fed ``|x|/theta_f``
+(:mod:`spikecodec.codec`): ``LIF(R, C, theta=1, bias=beta*C/T)``, whose interspike delay is
+``d = -tau*ln(1 - 1/(R*(|x|/theta_f + beta*C/T)))`` (ms, ``tau = R*C``). A neuron with ``N``
+spikes in the window fires at ``t_i = i*d`` for ``i = 1..N``, so every time lies in
+``(0, window]`` and ``floor(window/d) == N`` holds exactly (where rounding puts the closed-form
+``d`` one ulp on the wrong side of a count boundary, ``d`` is moved to the nearest delay
+consistent with ``N``). What ``d`` is depends on the source (``Events.timing``):
+
+- ``"input"`` (from an image): the exact delay of the neuron fed its coefficient ``x``; the
+  window is ``T``. These are the spikes the neurons emit.
+- ``"midpoint"`` (from a stream): a stream holds the counts, not ``x``. Each neuron gets the
+  delay of the input at the midpoint of the cell its count identifies,
+  ``(I_N(w) + I_{N+1}(w))/2`` in the unit-threshold domain (window ``w``): a delay in
+  ``(w/(N+1), w/N]``, exact in count, approximate in phase. A whole stream gives ``w = T``;
+  a stream cut short (or decoded ``until`` an earlier instant) knows each count at an instant
+  ``T/2**level`` (:func:`spikecodec.decode_counts`), and the events are the spikes emitted by
+  the latest instant every neuron has reached, ``w = T/2**L`` with ``L`` the largest level:
+  counts ``N_w = N_{T/2**level} >> (L - level)``. A partly received time slice that refines
+  only some neurons therefore adds nothing until the instant it completes.
+
+Times from an image and from its stream have the same counts, addresses and polarities; only
+the phases differ.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import operator
+import os
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from . import codec, container
+from .container import Header
+from .errors import LimitError, SpikeCodecError
+from .neuron import LIF
+from .quantizer import NeuroQuantizer
+from .transform import block_dct
+
+__all__ = [
+    "DENSE_MAX_BYTES",
+    "EVENT_DTYPE",
+    "Events",
+    "MAX_EVENTS",
+    "add_spikes_parser",
+    "load_events",
+    "save_events",
+    "spikes_command",
+    "to_events",
+]
+
+EVENT_DTYPE = np.dtype(
+    [
+        ("t", "<f8"),
+        ("plane", "u1"),
+        ("block_row", "<u4"),
+        ("block_col", "<u4"),
+        ("band", "u1"),
+        ("polarity", "i1"),
+    ]
+)
+"""One spike: time ``t`` (ms), address ``(plane, block_row, block_col, band)``, ``polarity``."""
+
+MAX_EVENTS = 50_000_000  # ~1 GB of records at 19 bytes each
+DENSE_MAX_BYTES = 1 << 28  # 256 MiB of uint8 raster
+FORMAT_NAME = "spikecodec-events"
+FORMAT_VERSION = 1
+_NCOEF = 64
+_IMAGE_OPTIONS = frozenset({"quality", "theta", "R", "C", "T", "table", "bias", "chroma"})
+_STREAM_OPTIONS = frozenset({"until", "until_ms", "strict", "max_pixels"})
+
+
+@dataclass(frozen=True, eq=False)
+class Events:
+    """Spike trains of the codec's neurons as address events.
+
+    Attributes
+    ----------
+    records : numpy.ndarray
+        Structured array of :data:`EVENT_DTYPE`, one record per spike, sorted by ``t`` then
+        ``(plane, block_row, block_col, band)``: ``t`` float64 (ms, in ``(0, window]``),
+        ``plane`` uint8 (0 = Y, 1 = Cb, 2 = Cr), ``block_row``, ``block_col`` uint32 (the 8x8
+        block, in that plane's block grid), ``band`` uint8 (zigzag frequency index 0..63),
+        ``polarity`` int8 (+1 the ON neuron, -1 the OFF neuron).
+    header : spikecodec.container.Header
+        The stream header: image mode and size, ``R``, ``C``, ``T`` (ms), ``theta``, ``bias``
+        (``beta``), threshold table, chroma factor.
+    window : float
+        The instant (ms) up to which the trains are listed: ``T``, or earlier for a stream cut
+        short (see the module docstring).
+    theta : numpy.ndarray
+        ``(planes, 64)`` float64: the threshold ``theta_f`` of each plane's band ``f``
+        (the unit-threshold neuron is fed ``|x|/theta_f``).
+    timing : {"input", "midpoint"}
+        What the times are: the exact neurons fed the image's coefficients, or neurons fed
+        the midpoint of the input cell their count identifies (from a stream).
+    dense : tuple of numpy.ndarray, optional
+        The rasters of :meth:`to_dense` when :func:`to_events` was asked for them.
+    """
+
+    records: np.ndarray
+    header: Header
+    window: float
+    theta: np.ndarray
+    timing: str
+    dense: tuple[np.ndarray, ...] | None = None
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    @property
+    def T(self) -> float:
+        """The codec's observation window (ms)."""
+        return self.header.T
+
+    @property
+    def R(self) -> float:
+        """Membrane resistance."""
+        return self.header.R
+
+    @property
+    def C(self) -> float:
+        """Membrane capacitance (``tau = R*C`` in ms)."""
+        return self.header.C
+
+    @property
+    def mode(self) -> str:
+        """The image mode, ``"L"`` or ``"RGB"``."""
+        return self.header.mode
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The image's array shape, ``(H, W)`` or ``(H, W, 3)``."""
+        h, w = self.header.height, self.header.width
+        return (h, w) if self.header.mode == "L" else (h, w, 3)
+
+    @property
+    def blocks(self) -> list[tuple[int, int]]:
+        """The block grid ``(block_rows, block_cols)`` of each colour plane."""
+        return [(-(-h // 8), -(-w // 8)) for h, w in codec._plane_shapes(self.header)]
+
+    def counts(self) -> list[np.ndarray]:
+        """Signed spike counts per plane, ``(block_rows, block_cols, 64)`` int64, from the
+        events: ``+N`` for an ON neuron's ``N`` spikes, ``-N`` for an OFF neuron's."""
+        out = []
+        for c, (by, bx) in enumerate(self.blocks):
+            r = self.records[self.records["plane"] == c]
+            flat = _flat_address(r, bx)
+            signed = np.bincount(flat, r["polarity"].astype(np.float64), by * bx * _NCOEF)
+            out.append(np.rint(signed).astype(np.int64).reshape(by, bx, _NCOEF))
+        return out
+
+    def to_dense(
+        self, time_steps: int, *, max_bytes: int = DENSE_MAX_BYTES
+    ) -> tuple[np.ndarray, ...]:
+        """Spike-count rasters binned in time, one per colour plane.
+
+        Plane ``c`` gives a uint8 array of shape ``(time_steps, 2, block_rows, block_cols, 64)``:
+        axis 1 is the polarity (0 the ON neurons, 1 the OFF neurons), the last axis the zigzag
+        band. Step ``s`` counts the spikes with ``s*dt < t <= (s+1)*dt``, ``dt =
+        window/time_steps`` ms (the convention of :meth:`spikecodec.LIF.simulate`: a spike
+        belongs to the step it ends). Summed over time, ON minus OFF gives :meth:`counts`.
+
+        Raises :class:`~spikecodec.LimitError` when the rasters would exceed ``max_bytes`` or
+        a neuron fires more than 255 times within one step (use more steps).
+        """
+        if isinstance(time_steps, bool):
+            raise ValueError(f"time_steps must be a positive integer, got {time_steps!r}")
+        try:
+            time_steps = operator.index(time_steps)
+        except TypeError:
+            raise ValueError(f"time_steps must be a positive integer, got {time_steps!r}") from None
+        if time_steps < 1:
+            raise ValueError(f"time_steps must be a positive integer, got {time_steps!r}")
+        shapes = [(time_steps, 2, by, bx, _NCOEF) for by, bx in self.blocks]
+        size = sum(int(np.prod(shape, dtype=np.float64)) for shape in shapes)
+        if size > max_bytes:
+            raise LimitError(
+                f"the dense rasters would take {size} bytes ({time_steps} steps), more than "
+                f"the limit of {max_bytes}: use fewer time steps or raise max_bytes"
+            )
+        t = self.records["t"]
+        step = np.ceil(t * (time_steps / self.window)).astype(np.int64) - 1
+        step = np.clip(step, 0, time_steps - 1)
+        out = []
+        for c, shape in enumerate(shapes):
+            at = self.records["plane"] == c
+            r = self.records[at]
+            index = np.ravel_multi_index(
+                (
+                    step[at],
+                    (r["polarity"] < 0).astype(np.intp),
+                    r["block_row"].astype(np.intp),
+                    r["block_col"].astype(np.intp),
+                    r["band"].astype(np.intp),
+                ),
+                shape,
+            )
+            cells, n = np.unique(index, return_counts=True)
+            if n.size and n.max() > 255:
+                raise LimitError(
+                    f"a neuron fires {n.max()} times within one of {time_steps} time steps, "
+                    "more than a uint8 raster holds: use more time steps"
+                )
+            raster = np.zeros(shape, np.uint8)
+            raster.reshape(-1)[cells] = n
+            out.append(raster)
+        return tuple(out)
+
+
+def _flat_address(records: np.ndarray, block_cols: int) -> np.ndarray:
+    row = records["block_row"].astype(np.int64)
+    col = records["block_col"].astype(np.int64)
+    return (row * block_cols + col) * _NCOEF + records["band"].astype(np.int64)
+
+
+def _consistent_delays(d: np.ndarray, n: np.ndarray, window: float) -> np.ndarray:
+    """``d`` moved, where rounding put it across a count boundary, to the nearest delay with
+    ``floor(window/d) == n`` (``n >= 1``)."""
+    d = np.array(d, dtype=np.float64)
+    with np.errstate(divide="ignore", over="ignore"):
+        q = np.floor(window / d)
+    short, long = q > n, q < n
+    d[short] = window / (n[short] + 1.0)
+    d[long] = window / n[long]
+    for _ in range(16):
+        with np.errstate(divide="ignore", over="ignore"):
+            q = np.floor(window / d)
+        short, long = q > n, q < n
+        if not (short.any() or long.any()):
+            return d
+        d[short] = np.nextafter(d[short], np.inf)
+        d[long] = np.nextafter(d[long], 0.0)
+    raise SpikeCodecError("no delay is consistent with the spike counts (numerical failure)")
+
+
+def _trains(counts: list[np.ndarray], delays: list[np.ndarray], window: float) -> np.ndarray:
+    """Records of the spikes ``i*d``, ``i = 1..|k|``, of every neuron, sorted."""
+    parts = []
+    for c, (k, d) in enumerate(zip(counts, delays, strict=True)):
+        bx = k.shape[1]
+        n = np.abs(k).ravel()
+        neuron = np.repeat(np.arange(n.size), n)
+        rank = np.arange(neuron.size) - np.repeat(np.cumsum(n) - n, n) + 1
+        rec = np.empty(neuron.size, EVENT_DTYPE)
+        rec["t"] = np.minimum(rank * d.ravel()[neuron], window)
+        rec["plane"] = c
+        rec["band"] = neuron % _NCOEF
+        rec["block_col"] = (neuron // _NCOEF) % bx
+        rec["block_row"] = neuron // (_NCOEF * bx)
+        rec["polarity"] = np.sign(k.ravel()[neuron])
+        parts.append(rec)
+    records = np.concatenate(parts) if parts else np.zeros(0, EVENT_DTYPE)
+    order = np.lexsort(
+        (
+            records["band"],
+            records["block_col"],
+            records["block_row"],
+            records["plane"],
+            records["t"],
+        )
+    )
+    return records[order]
+
+
+def _unit_neuron(header: Header) -> LIF:
+    """The unit-threshold neuron every band shares on ``|x|/theta_f``."""
+    return LIF(R=header.R, C=header.C, theta=1.0, bias=header.bias * header.C / header.T)
+
+
+def _delays_for(magnitudes: np.ndarray, n: np.ndarray, lif: LIF, window: float) -> np.ndarray:
+    d = np.full(n.shape, np.inf)
+    fires = n > 0
+    d[fires] = _consistent_delays(lif.delay(magnitudes[fires]), n[fires], window)
+    return d
+
+
+def _check_total(counts: list[np.ndarray], max_events: int) -> None:
+    total = sum(int(np.abs(k).sum()) for k in counts)
+    if total > max_events:
+        raise LimitError(
+            f"the neurons emit {total} spikes, more than max_events = {max_events}: lower the "
+            "quality or raise max_events"
+        )
+
+
+def _image_events(image, options: dict, max_events: int) -> Events:
+    array = codec.load_image(image)
+    header, counts = codec.spike_counts(array, **options)
+    _check_total(counts, max_events)
+    lif = _unit_neuron(header)
+    quantizer = NeuroQuantizer(lif, header.T)
+    thetas, delays = [], []
+    for c, (plane, k) in enumerate(zip(codec._planes(array), counts, strict=True)):
+        theta = codec._band_thresholds(header, c > 0)
+        x = block_dct(plane) / theta
+        if not np.array_equal(quantizer.encode(x), k):  # the codec's pipeline changed under us
+            raise SpikeCodecError("internal error: the coefficients do not give the counts")
+        thetas.append(theta)
+        delays.append(_delays_for(np.abs(x), np.abs(k), lif, header.T))
+    records = _trains(counts, delays, header.T)
+    return Events(records, header, header.T, np.array(thetas), "input")
+
+
+def _stream_events(data: bytes, options: dict, max_events: int) -> Events:
+    header, states = codec.decode_counts(data, **options)
+    top = max(int(st.level.max()) for st in states)
+    window = header.T / 2.0**top
+    counts = [_at_level(st, top) for st in states]
+    _check_total(counts, max_events)
+    lif = _unit_neuron(header)
+    thetas, delays = [], []
+    for c, k in enumerate(counts):
+        thetas.append(codec._band_thresholds(header, c > 0))
+        n = np.abs(k)
+        fires = n > 0
+        mid = np.zeros(n.shape)
+        lo, hi = lif.threshold(n[fires], window), lif.threshold(n[fires] + 1, window)
+        mid[fires] = lo + 0.5 * (hi - lo)
+        delays.append(_delays_for(mid, n, lif, window))
+    records = _trains(counts, delays, window)
+    return Events(records, header, window, np.array(thetas), "midpoint")
+
+
+def _at_level(state, level: int) -> np.ndarray:
+    """Signed counts at the instant ``T/2**level`` (``level`` >= every known level)."""
+    shift = (level - state.level.astype(np.int64)).clip(min=0)
+    return state.sign.astype(np.int64) * (state.prefix >> shift)
+
+
+def _as_stream(source) -> tuple[bytes | None, object]:
+    """``(stream bytes, None)`` when ``source`` is a spike stream (by magic), else
+    ``(None, image source)``."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        if data.startswith(container.MAGIC):
+            return data, None
+        return None, io.BytesIO(data)
+    if isinstance(source, (str, os.PathLike)):
+        try:
+            with open(source, "rb") as f:
+                if f.read(len(container.MAGIC)) == container.MAGIC:
+                    return container.MAGIC + f.read(), None
+        except OSError:
+            pass  # load_image reports it as an unreadable image
+        return None, source
+    if isinstance(source, io.IOBase):
+        data = source.read()
+        if data.startswith(container.MAGIC):
+            return data, None
+        return None, io.BytesIO(data)
+    return None, source
+
+
+def to_events(
+    data_or_image,
+    *,
+    dense: bool = False,
+    time_steps: int | None = None,
+    max_events: int = MAX_EVENTS,
+    max_dense_bytes: int = DENSE_MAX_BYTES,
+    **options,
+) -> Events:
+    """The spikes of the codec's neurons for an image, or carried by a ``.spk`` stream.
+
+    Parameters
+    ----------
+    data_or_image : bytes, array_like, PIL.Image.Image, str, path or file
+        A spike stream (recognized by its magic bytes, whatever the file name) or an image as
+        :func:`spikecodec.load_image` takes it.
+    dense : bool
+        Also bin the events into rasters (:meth:`Events.to_dense`), kept in ``Events.dense``.
+    time_steps : int
+        Number of time steps of the rasters (required with ``dense``).
+    max_events : int
+        Refuse (:class:`~spikecodec.LimitError`) to list more spikes than this.
+    max_dense_bytes : int
+        Refuse rasters larger than this (see :meth:`Events.to_dense`).
+    **options
+        For an image, :func:`spikecodec.encode`'s parameters (``quality``, ``theta``, ``R``,
+        ``C``, ``T``, ``table``, ``bias``, ``chroma``); for a stream,
+        :func:`spikecodec.decode_counts`'s (``until``, ``until_ms``, ``strict``,
+        ``max_pixels``). The times' meaning in each case is in the module docstring.
+
+    Examples
+    --------
+    >>> import numpy as np, spikecodec.events as ev
+    >>> image = np.tile(np.arange(0, 256, 16, dtype=np.uint8), (16, 1))
+    >>> events = ev.to_events(image, quality=50)
+    >>> bool(np.all((events.records["t"] > 0) & (events.records["t"] <= events.T)))
+    True
+    """
+    if dense and time_steps is None:
+        raise ValueError("dense rasters need time_steps (the number of time bins)")
+    if not dense and time_steps is not None:
+        raise ValueError("time_steps only applies with dense=True")
+    stream, image = _as_stream(data_or_image)
+    allowed, kind = (
+        (_STREAM_OPTIONS, "a stream") if stream is not None else (_IMAGE_OPTIONS, "an image")
+    )
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise ValueError(
+            f"option(s) {', '.join(unknown)} do not apply to {kind}; it takes "
+            f"{', '.join(sorted(allowed))}"
+        )
+    if stream is not None:
+        events = _stream_events(stream, options, max_events)
+    else:
+        events = _image_events(image, options, max_events)
+    if dense:
+        events = replace(events, dense=events.to_dense(time_steps, max_bytes=max_dense_bytes))
+    return events
+
+
+def save_events(events: Events, path, *, overwrite: bool = True) -> None:
+    """Write events to a ``.npz`` file (compressed), atomically for a path.
+
+    Format (``numpy.load(path, allow_pickle=False)`` reads it without spikecodec):
+
+    - ``records``: the structured array of :data:`EVENT_DTYPE` (``t`` ms, ``plane``,
+      ``block_row``, ``block_col``, ``band``, ``polarity``), sorted by time then address;
+    - ``theta``: ``(planes, 64)`` float64, the threshold of each plane's band;
+    - ``meta``: a JSON string: ``format`` (``"spikecodec-events"``), ``version`` (1),
+      ``header`` (the stream header's fields: ``mode``, ``width``, ``height``, ``R``, ``C``,
+      ``T`` in ms, ``theta``, ``bias``, ``table``, ``chroma``, ``planes``), ``window`` (ms),
+      ``timing`` (``"input"`` or ``"midpoint"``), ``shape`` (the image's array shape),
+      ``blocks`` (each plane's block grid) and ``time_steps`` (or null);
+    - ``dense_0``, ``dense_1``, ...: the rasters of :meth:`Events.to_dense`, when present.
+
+    ``path`` may also be a writable binary file object. An existing path is replaced only
+    with ``overwrite`` (else :class:`FileExistsError`).
+    """
+    meta = {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "header": asdict(events.header),
+        "window": events.window,
+        "timing": events.timing,
+        "shape": list(events.shape),
+        "blocks": [list(b) for b in events.blocks],
+        "time_steps": None if events.dense is None else int(events.dense[0].shape[0]),
+    }
+    arrays = {"records": events.records, "theta": events.theta, "meta": np.array(json.dumps(meta))}
+    for c, raster in enumerate(events.dense or ()):
+        arrays[f"dense_{c}"] = raster
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    if hasattr(path, "write"):
+        path.write(buf.getvalue())
+        return
+    from .cli import write_atomic  # lazily: the CLI imports the package
+
+    write_atomic(path, buf.getvalue(), force=overwrite)
+
+
+def load_events(path) -> Events:
+    """Read events written by :func:`save_events` (a path or a binary file object).
+
+    Raises :class:`~spikecodec.SpikeCodecError` when the file is not such an events file.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            meta = json.loads(str(npz["meta"][()]))
+            if meta.get("format") != FORMAT_NAME:
+                raise SpikeCodecError(f"{path!r} is not a spikecodec events file")
+            if meta.get("version") != FORMAT_VERSION:
+                raise SpikeCodecError(
+                    f"unsupported events format version {meta.get('version')!r} "
+                    f"(this reads {FORMAT_VERSION})"
+                )
+            header = Header(**meta["header"])
+            records = npz["records"]
+            if records.dtype != EVENT_DTYPE:
+                raise SpikeCodecError(f"unexpected event record type {records.dtype}")
+            theta = npz["theta"]
+            planes = len(codec._plane_shapes(header))
+            dense = None
+            if meta.get("time_steps") is not None:
+                dense = tuple(npz[f"dense_{c}"] for c in range(planes))
+    except SpikeCodecError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, EOFError) as err:
+        raise SpikeCodecError(f"cannot read events from {path!r}: {err}") from err
+    return Events(records, header, float(meta["window"]), theta, str(meta["timing"]), dense)
+
+
+def spikes_command(args: argparse.Namespace) -> None:
+    """``spikecodec spikes IN --out events.npz``: export the spikes of an image or stream."""
+    source, out = Path(args.input), Path(args.out)
+    if out.exists() and not args.force:
+        raise FileExistsError(f"{out} exists (use --force to overwrite it)")
+    if args.time_steps is not None and not args.dense:
+        raise ValueError("--time-steps applies with --dense")
+    with open(source, "rb") as f:
+        is_stream = f.read(len(container.MAGIC)) == container.MAGIC
+    options: dict = {}
+    if args.quality is not None:
+        if is_stream:
+            raise ValueError(f"{source} is a spike stream: its quality is fixed, drop -q")
+        options["quality"] = args.quality
+    if args.until is not None:
+        if not is_stream:
+            raise ValueError("--until applies to a .spk stream, not an image")
+        options["until"] = args.until
+    events = to_events(source, dense=args.dense, time_steps=args.time_steps, **options)
+    save_events(events, out, overwrite=args.force)
+    kind = "stream" if is_stream else "image"
+    print(
+        f"{out}: {len(events)} spikes of the {kind} {source} "
+        f"({events.mode} {events.header.width}x{events.header.height}, "
+        f"window {events.window:g} ms, timing {events.timing})"
+    )
+
+
+def add_spikes_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the ``spikes`` command to ``spikecodec``'s sub-command parsers."""
+    p = subparsers.add_parser("spikes", help="export the neurons' spikes (address events) as .npz")
+    p.add_argument("input", help="an image, or a .spk stream (recognized by its magic bytes)")
+    p.add_argument("--out", required=True, help="the .npz file to write")
+    p.add_argument("-q", "--quality", type=float, help="1..100 for an image (default 75)")
+    p.add_argument(
+        "--until", type=float, help="for a stream: listen up to this fraction of T (0..1]"
+    )
+    p.add_argument("--dense", action="store_true", help="also store time-binned rasters")
+    p.add_argument("--time-steps", type=int, help="number of time bins of --dense")
+    p.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
+    p.set_defaults(run=spikes_command)
+    return p
