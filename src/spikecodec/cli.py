@@ -1,4 +1,4 @@
-"""The ``spikecodec`` command: encode, decode, info, figures, demo and spikes.
+"""The ``spikecodec`` command: encode, decode, info, figures, demo, spikes and progressive.
 
 Outputs are written to a temporary file beside the target and renamed into place, so a failure
 never leaves a partial file; an existing output is only replaced with ``--force``. Exit codes:
@@ -21,6 +21,7 @@ from . import __version__, container
 from .codec import decode, encode, load_image
 from .errors import SpikeCodecError, SpikeCodecWarning
 from .events import add_spikes_parser
+from .progressive import add_progressive_parser
 from .tables import TABLES
 
 EXIT_ERROR, EXIT_USAGE, EXIT_EXISTS = 1, 2, 3
@@ -144,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_demo)
 
     add_spikes_parser(sub)
+    add_progressive_parser(sub)
     return parser
 
 
