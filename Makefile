@@ -5,7 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA ?= $(if $(SPIKECODEC_DATA),$(SPIKECODEC_DATA),../shared/data)
 
-.PHONY: demo test test-all bench lint clean
+.PHONY: demo test test-all bench fuzz lint clean
+
+FUZZ_SECONDS ?= 600
+FUZZ_RUNS ?= 0
+FUZZ_ENGINE ?= random
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,9 +34,13 @@ bench: $(STAMP)
 	SPIKECODEC_DATA=$(DATA) $(BIN)/python benchmarks/speed.py
 	SPIKECODEC_DATA=$(DATA) $(BIN)/python benchmarks/neuron_regimes.py
 
+fuzz: $(STAMP)
+	$(BIN)/python -m pip install --quiet atheris || echo "atheris unavailable: the random engine still runs"
+	$(BIN)/python fuzz/fuzz_decode.py --engine $(FUZZ_ENGINE) --runs $(FUZZ_RUNS) --seconds $(FUZZ_SECONDS)
+
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks fuzz
+	$(BIN)/ruff format --check src tests benchmarks fuzz
 
 clean:
 	rm -rf $(VENV) out build dist

@@ -612,3 +612,9 @@ def test_whole_slices_received_give_the_counts_at_dyadic_instants(sample):
         if s < header.planes:
             pos += 8 + len(chunks[s])
     assert pos == len(data)
+
+
+@pytest.mark.parametrize("theta", [-5.0, 0.0, 1e-300, float("inf"), float("nan")])
+def test_a_threshold_outside_the_format_domain_is_refused(sample, theta):
+    with pytest.raises(ValueError, match="theta must lie in"):
+        sc.encode(sample[:16, :16], theta=theta)

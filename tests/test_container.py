@@ -1,8 +1,8 @@
 """The ``.spk`` container: header, checksummed chunks, truncation, corruption and limits.
 
-Expected offsets are computed here from the documented layout (a 56-byte header record plus a
-4-byte CRC32, then per chunk ``u32 length, u32 crc32, payload``), with :mod:`zlib` and
-:mod:`struct`, not from the module's own structs.
+Expected offsets are computed here from the documented layout (a 60-byte header record ending
+with the stream size, plus a 4-byte CRC32, then per chunk ``u32 length, u32 crc32(length field +
+payload), payload``), with :mod:`zlib` and :mod:`struct`, not from the module's own structs.
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from spikecodec import CorruptStreamError, LimitError, SpikeCodecError, Truncate
 from spikecodec.container import MAGIC, Header, pack, read_header, unpack
 
 # magic 4 + version 1 + mode 1 + width 4 + height 4 + R, C, T, theta 4 * 8 + bias 4 + table 1
-# + chroma 4 + planes 1 = 56 bytes, then the header CRC32.
-FIELDS_SIZE = 56
+# + chroma 4 + planes 1 + stream size 4 = 60 bytes, then the header CRC32.
+FIELDS_SIZE = 60
+PLANES_AT = 55
+SIZE_AT = 56
 HEADER_SIZE = FIELDS_SIZE + 4
 CHUNK_HEAD = 8
 
@@ -73,17 +75,21 @@ def test_layout_matches_the_documented_format():
     assert struct.unpack_from("<II", data, 6) == (37, 21)
     assert struct.unpack_from("<4d", data, 14) == (1e4, 1.0, 100.0, 800.0)
     assert struct.unpack_from("<I", data, FIELDS_SIZE)[0] == zlib.crc32(data[:FIELDS_SIZE])
-    assert data[FIELDS_SIZE - 1] == 3  # planes
+    assert data[PLANES_AT] == 3  # planes
+    assert struct.unpack_from("<I", data, SIZE_AT)[0] == len(data)  # the whole stream's size
     pos = HEADER_SIZE
     for payload in CHUNKS:
-        assert struct.unpack_from("<II", data, pos) == (len(payload), zlib.crc32(payload))
+        length = struct.pack("<I", len(payload))
+        assert struct.unpack_from("<II", data, pos) == (len(payload), zlib.crc32(length + payload))
         assert data[pos + CHUNK_HEAD : pos + CHUNK_HEAD + len(payload)] == payload
         pos += CHUNK_HEAD + len(payload)
     assert pos == len(data)
 
 
 finite = st.floats(min_value=1e-6, max_value=1e9, allow_nan=False)
-finite32 = st.floats(min_value=0, max_value=1e6, allow_nan=False, width=32)
+# The header's domains: bias (a fraction of the step) in [0, 1), chroma a positive factor.
+bias32 = st.floats(min_value=0, max_value=1, exclude_max=True, width=32)
+chroma32 = st.floats(min_value=2**-20, max_value=2**20, width=32)
 
 
 @settings(max_examples=60, deadline=None)
@@ -95,9 +101,9 @@ finite32 = st.floats(min_value=0, max_value=1e6, allow_nan=False, width=32)
     C=finite,
     T=finite,
     theta=finite,
-    bias=finite32,
+    bias=bias32,
     table=st.integers(0, 1),
-    chroma=finite32,
+    chroma=chroma32,
     chunks=st.lists(st.binary(max_size=40), min_size=1, max_size=6),
 )
 def test_pack_unpack_round_trip(mode, width, height, R, C, T, theta, bias, table, chroma, chunks):
@@ -227,7 +233,7 @@ def test_empty_image_size_is_corrupt(width, height):
 
 @pytest.mark.parametrize("planes", [0, 41, 255])
 def test_planes_out_of_range_are_corrupt(planes):
-    data = patch(pack(make_header(), CHUNKS), FIELDS_SIZE - 1, "B", planes)
+    data = patch(pack(make_header(), CHUNKS), PLANES_AT, "B", planes)
     with pytest.raises(CorruptStreamError, match="time slices"):
         unpack(data)
 

@@ -152,6 +152,14 @@ def _layouts(header: Header) -> list[Layout]:
     ]
 
 
+def _check_param(name: str, value) -> None:
+    """The container's domain of the header's float parameters (a stream must decode)."""
+    if not container.PARAM_MIN <= float(value) <= container.PARAM_MAX:
+        raise ValueError(
+            f"{name} must lie in [{container.PARAM_MIN:g}, {container.PARAM_MAX:g}], got {value!r}"
+        )
+
+
 def spike_counts(
     image,
     quality: float | None = None,
@@ -199,10 +207,13 @@ def spike_counts(
         raise ValueError(f"bias must lie in [0, 1), got {bias!r}")
     if not (np.isfinite(chroma) and chroma > 0):
         raise ValueError(f"chroma must be a positive factor, got {chroma!r}")
+    for name, value in (("R", R), ("C", C), ("T", T), ("chroma", chroma)):
+        _check_param(name, value)
     array = load_image(image)
     if theta is None:
         step = quality_to_step(DEFAULT_QUALITY if quality is None else quality)
         theta = step * T / C
+    _check_param("theta", theta)
     header = Header(
         mode="L" if array.ndim == 2 else "RGB",
         width=array.shape[1],
@@ -290,7 +301,7 @@ def _layouts_of(header: Header) -> list[Layout]:
     try:
         _unit_quantizer(header)
         return _layouts(header)
-    except (ValueError, IndexError) as err:
+    except (ValueError, IndexError, ArithmeticError) as err:
         raise SpikeCodecError(f"invalid neuron parameters in the header: {err}") from err
 
 

@@ -137,10 +137,22 @@ class LIF:
     @property
     def _least_firing_input(self) -> float:
         """The smallest float input with ``R*(I + b) > theta``."""
-        current = self.theta / self.R - self.bias
-        while self.R * (current + self.bias) <= self.theta:
-            current = np.nextafter(current, np.inf)
-        return float(current)
+
+        def fires(current: float) -> bool:
+            return self.R * (current + self.bias) > self.theta
+
+        lo = self.theta / self.R - self.bias
+        if fires(lo):
+            return float(lo)
+        # Stepping one float at a time can take ~1e15 steps when theta/R and bias nearly cancel:
+        # double a step until the input fires, then bisect down to the first float that fires.
+        step = np.spacing(max(abs(lo), abs(self.bias), self.theta / self.R))
+        while not fires(lo + step):
+            step *= 2
+        hi = lo + step
+        while (mid := lo + (hi - lo) / 2) not in (lo, hi):
+            lo, hi = (lo, mid) if fires(mid) else (mid, hi)
+        return float(hi)
 
     def count(self, I: ArrayLike, T: float) -> np.ndarray:
         """Spike count in ``[0, T]``, ``N = floor(T/d(I))`` (int64).

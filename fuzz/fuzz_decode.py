@@ -1,0 +1,920 @@
+"""Fuzz ``spikecodec.decode``: every malformed stream must raise a ``SpikeCodecError`` subclass.
+
+Usage::
+
+    python fuzz/fuzz_decode.py --runs 100000 --seconds 1200       # atheris when installed
+    python fuzz/fuzz_decode.py --engine random --seconds 60 --seed 1
+    python fuzz/fuzz_decode.py --reproduce fuzz/findings/crash-<sha1>.spk
+    python fuzz/fuzz_decode.py --minimize fuzz/findings/crash-<sha1>.spk
+
+Seeds are encoded at start (bundled samples, odd crops, gray and RGB, qualities 5..95, the jpeg
+table, a leaky neuron R=50), never read from disk. Mutations are structure-aware: besides bit
+flips, byte changes, truncations, insertions, deletions and chunk swaps/duplications, most of
+them rewrite a header field or a time-slice payload and **recompute the CRCs**, so that CRC-valid
+garbage reaches the entropy decoder instead of stopping at the checksum.
+
+Each input runs in this process, timed (``--time-limit``, default 2 s) and with its peak of
+traced memory (tracemalloc, ``--mem-limit-mb``); the process's address space is capped
+(``--rss-limit-mb``) so a runaway allocation is a ``MemoryError`` finding, not a swapping machine.
+
+A finding is anything other than: an image of the declared shape and dtype uint8, a
+``SpikeCodecError``, and ``SpikeCodecWarning`` warnings. Other warnings (e.g. numpy's
+RuntimeWarning on NaN) are findings of kind ``warning``; slow or memory-hungry inputs of kind
+``slow``/``memory``. Findings are written to ``fuzz/findings/<kind>-<sha1>.spk`` with a ``.txt``
+beside it (traceback, options, timing).
+
+With atheris the harness is coverage-guided (libFuzzer keeps inputs reaching new code) and uses
+the same structure-aware mutator as a custom mutator; ``--engine random`` is a plain seeded
+mutation loop (what ``tests/test_fuzz.py`` runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import hashlib
+import io
+import math
+import os
+import random
+import resource
+import signal
+import struct
+import sys
+import time
+import traceback
+import tracemalloc
+import warnings
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+FINDINGS = HERE / "findings"
+
+# --------------------------------------------------------------------------------------------
+# Seeds
+
+
+def make_seeds() -> list[tuple[str, bytes]]:
+    """Encoded streams covering the coder's paths: gray and RGB, odd sizes, all qualities."""
+    import spikecodec as sc
+    from spikecodec.figures import load_sample
+
+    k23, k05 = load_sample("kodim23"), load_sample("kodim05")
+    gray05 = np.asarray(k05.mean(axis=2).round(), np.uint8)
+    gray23 = np.asarray(k23.mean(axis=2).round(), np.uint8)
+    flat = np.full((9, 11), 77, np.uint8)
+    specs = [
+        ("k05-rgb-64x64-q75", k05[:64, :64], dict(quality=75)),
+        ("k23-rgb-37x53-q50", k23[100:137, 60:113], dict(quality=50)),
+        ("k05-gray-29x37-q5", gray05[40:69, 80:117], dict(quality=5)),
+        ("k23-gray-33x65-q95-jpeg", gray23[:33, 100:165], dict(quality=95, table="jpeg")),
+        ("k05-rgb-17x23-q90-leaky", k05[200:217, 10:33], dict(quality=90, R=50.0)),
+        ("k23-rgb-1x1-q75", k23[5:6, 5:6], dict(quality=75)),
+        ("k05-gray-8x8-q95-flat", gray05[:8, :8], dict(quality=95, table="flat", bias=0.0)),
+        ("flat-gray-9x11-q60", flat, dict(quality=60)),
+        ("k23-rgb-24x40-q30-chroma2", k23[50:74, 50:90], dict(quality=30, chroma=2.0)),
+    ]
+    return [(name, sc.encode(image, **options)) for name, image, options in specs]
+
+
+# --------------------------------------------------------------------------------------------
+# Stream structure (from the container's own definitions, so the mutator follows the format)
+
+
+def _container():
+    from spikecodec import container
+
+    return container
+
+
+def split_stream(data: bytes) -> tuple[bytes, list[bytes], bytes]:
+    """(header fields, chunk payloads, trailing bytes), tolerant of any damage."""
+    c = _container()
+    fields = data[: c._HEADER.size]
+    chunks, pos = [], c.HEADER_SIZE
+    while pos + c._CHUNK.size <= len(data):
+        (length,) = struct.unpack_from("<I", data, pos)
+        if pos + c._CHUNK.size + length > len(data):
+            break
+        chunks.append(data[pos + c._CHUNK.size : pos + c._CHUNK.size + length])
+        pos += c._CHUNK.size + length
+    return fields, chunks, data[pos:]
+
+
+def join_stream(fields: bytes, chunks: list[bytes], tail: bytes = b"", fix_size=True) -> bytes:
+    """A stream with valid CRCs (and, with ``fix_size``, a correct declared size)."""
+    c = _container()
+    fields = bytearray(fields[: c._HEADER.size].ljust(c._HEADER.size, b"\0"))
+    if fix_size:
+        size = c.HEADER_SIZE + sum(c._CHUNK.size + len(p) for p in chunks)
+        struct.pack_into("<I", fields, c._HEADER.size - 4, size & 0xFFFFFFFF)
+    parts = [bytes(fields), struct.pack("<I", zlib.crc32(fields))]
+    for payload in chunks:
+        length = struct.pack("<I", len(payload))
+        parts += [length, struct.pack("<I", zlib.crc32(payload, zlib.crc32(length))), payload]
+    return b"".join(parts) + tail
+
+
+def recrc_header(data: bytes) -> bytes:
+    c = _container()
+    n = c._HEADER.size
+    if len(data) < n + 4:
+        return data
+    return data[:n] + struct.pack("<I", zlib.crc32(data[:n])) + data[n + 4 :]
+
+
+# Header field offsets: (offset, struct format) in the fields record.
+_FIELDS = {
+    "version": (4, "B"),
+    "mode": (5, "B"),
+    "width": (6, "I"),
+    "height": (10, "I"),
+    "R": (14, "d"),
+    "C": (22, "d"),
+    "T": (30, "d"),
+    "theta": (38, "d"),
+    "bias": (46, "f"),
+    "table": (50, "B"),
+    "chroma": (51, "f"),
+    "planes": (55, "B"),
+    "size": (56, "I"),
+}
+_SPECIAL_FLOATS = [
+    0.0,
+    -0.0,
+    -1.0,
+    1.0,
+    0.5,
+    1e-300,
+    5e-324,
+    1e-45,
+    1e-30,
+    1e30,
+    1e300,
+    3.4e38,
+    1.7e308,
+    math.inf,
+    -math.inf,
+    math.nan,
+    50.0,
+    100.0,
+    1e4,
+    0.999,
+    0.3,
+    2.0,
+]
+_SPECIAL_INTS = [
+    0,
+    1,
+    2,
+    3,
+    7,
+    8,
+    9,
+    15,
+    16,
+    17,
+    63,
+    64,
+    65,
+    255,
+    256,
+    4095,
+    65535,
+    2**31,
+    2**32 - 1,
+]
+
+
+def _read_varint(data: bytes, pos: int):
+    value = shift = 0
+    while pos < len(data) and shift <= 35:
+        byte = data[pos]
+        value |= (byte & 0x7F) << shift
+        pos += 1
+        if not byte & 0x80:
+            return value, pos
+        shift += 7
+    return None
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def split_passes(payload: bytes) -> list[bytes] | None:
+    streams, pos = [], 0
+    while pos < len(payload):
+        head = _read_varint(payload, pos)
+        if head is None or head[1] + head[0] > len(payload):
+            return None
+        streams.append(payload[head[1] : head[1] + head[0]])
+        pos = head[1] + head[0]
+    return streams
+
+
+def join_passes(streams: list[bytes]) -> bytes:
+    return b"".join(_varint(len(s)) + s for s in streams)
+
+
+# --------------------------------------------------------------------------------------------
+# The mutator
+
+
+class Mutator:
+    """Structure-aware mutations of ``.spk`` streams (deterministic for a given ``rng``)."""
+
+    def __init__(self, rng: random.Random, seeds: list[bytes]):
+        self.rng = rng
+        self.seeds = seeds
+        self.ops = [
+            (self.bit_flip, 6),
+            (self.byte_set, 4),
+            (self.truncate, 5),
+            (self.insert, 2),
+            (self.delete, 2),
+            (self.chunk_swap, 2),
+            (self.chunk_duplicate, 2),
+            (self.chunk_drop, 1),
+            (self.chunk_splice, 2),
+            (self.header_field, 8),
+            (self.payload_bit_flip, 10),
+            (self.payload_bytes, 6),
+            (self.payload_random, 3),
+            (self.payload_truncate, 3),
+            (self.pass_lengths, 5),
+            (self.pass_replace, 5),
+            (self.pass_words, 4),
+            (self.chunk_length_field, 3),
+            (self.size_field, 2),
+        ]
+        self.weights = [w for _, w in self.ops]
+
+    def mutate(self, data: bytes, rounds: int | None = None) -> bytes:
+        rounds = rounds or self.rng.choice([1, 1, 1, 2, 3])
+        for _ in range(rounds):
+            (op, _), *_ = self.rng.choices(self.ops, self.weights)
+            data = op(data)
+        return data
+
+    # -- raw byte mutations (CRCs left alone: mostly exercise the container checks)
+    def _offset(self, data: bytes) -> int:
+        return self.rng.randrange(len(data)) if data else 0
+
+    def bit_flip(self, data: bytes) -> bytes:
+        if not data:
+            return data
+        b = bytearray(data)
+        b[self._offset(data)] ^= 1 << self.rng.randrange(8)
+        return bytes(b)
+
+    def byte_set(self, data: bytes) -> bytes:
+        if not data:
+            return data
+        b = bytearray(data)
+        b[self._offset(data)] = self.rng.choice([0, 1, 0x7F, 0x80, 0xFF, self.rng.randrange(256)])
+        return bytes(b)
+
+    def truncate(self, data: bytes) -> bytes:
+        return data[: self.rng.randrange(len(data) + 1)]
+
+    def insert(self, data: bytes) -> bytes:
+        at = self.rng.randrange(len(data) + 1)
+        blob = self.rng.randbytes(self.rng.choice([1, 2, 4, 8, self.rng.randrange(64)]))
+        return data[:at] + blob + data[at:]
+
+    def delete(self, data: bytes) -> bytes:
+        at = self._offset(data)
+        return data[:at] + data[at + self.rng.choice([1, 2, 4, 8, self.rng.randrange(64)]) :]
+
+    # -- chunk-level mutations (CRCs and size recomputed)
+    def _chunks_op(self, data: bytes, fn) -> bytes:
+        fields, chunks, tail = split_stream(data)
+        chunks = fn(list(chunks))
+        return join_stream(fields, chunks, tail, fix_size=self.rng.random() < 0.9)
+
+    def chunk_swap(self, data: bytes) -> bytes:
+        def fn(chunks):
+            if len(chunks) >= 2:
+                i, j = self.rng.sample(range(len(chunks)), 2)
+                chunks[i], chunks[j] = chunks[j], chunks[i]
+            return chunks
+
+        return self._chunks_op(data, fn)
+
+    def chunk_duplicate(self, data: bytes) -> bytes:
+        def fn(chunks):
+            if chunks:
+                i = self.rng.randrange(len(chunks))
+                chunks.insert(self.rng.randrange(len(chunks) + 1), chunks[i])
+            return chunks
+
+        return self._chunks_op(data, fn)
+
+    def chunk_drop(self, data: bytes) -> bytes:
+        def fn(chunks):
+            if chunks:
+                del chunks[self.rng.randrange(len(chunks))]
+            return chunks
+
+        return self._chunks_op(data, fn)
+
+    def chunk_splice(self, data: bytes) -> bytes:
+        """A slice from another seed in place of one of this stream's."""
+        _, other, _ = split_stream(self.rng.choice(self.seeds))
+
+        def fn(chunks):
+            if chunks and other:
+                chunks[self.rng.randrange(len(chunks))] = self.rng.choice(other)
+            return chunks
+
+        return self._chunks_op(data, fn)
+
+    # -- header fields, header CRC recomputed
+    def header_field(self, data: bytes) -> bytes:
+        c = _container()
+        if len(data) < c.HEADER_SIZE:
+            return data
+        name = self.rng.choice(list(_FIELDS))
+        offset, fmt = _FIELDS[name]
+        b = bytearray(data)
+        if fmt in "df":
+            old = struct.unpack_from("<" + fmt, b, offset)[0]
+            value = self.rng.choice(
+                _SPECIAL_FLOATS + [old * self.rng.choice([-1, 0.5, 2, 10, 1e-3]), old + 1]
+            )
+            if fmt == "f" and math.isfinite(value) and abs(value) > 3.4e38:
+                value = math.inf
+            struct.pack_into("<" + fmt, b, offset, value)
+        else:
+            bits = 8 * struct.calcsize(fmt)
+            old = struct.unpack_from("<" + fmt, b, offset)[0]
+            value = self.rng.choice(
+                _SPECIAL_INTS + [old + 1, old - 1, old * 2, old // 2, self.rng.getrandbits(bits)]
+            )
+            if name in ("width", "height") and self.rng.random() < 0.7:
+                value = self.rng.choice([1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 100, 257, 1000])
+            struct.pack_into("<" + fmt, b, offset, value % (1 << bits))
+        return recrc_header(bytes(b))
+
+    def size_field(self, data: bytes) -> bytes:
+        c = _container()
+        if len(data) < c.HEADER_SIZE:
+            return data
+        b = bytearray(data)
+        value = self.rng.choice([0, len(data) - 1, len(data) + 1, len(data) + 8, 2**32 - 1])
+        struct.pack_into("<I", b, c._HEADER.size - 4, max(value, 0) % 2**32)
+        return recrc_header(bytes(b))
+
+    def chunk_length_field(self, data: bytes) -> bytes:
+        """Alter a chunk's length field (the CRCs are not recomputed: damage, not garbage)."""
+        c = _container()
+        spans, pos = [], c.HEADER_SIZE
+        for payload in split_stream(data)[1]:
+            spans.append(pos)
+            pos += c._CHUNK.size + len(payload)
+        if not spans:
+            return data
+        at = self.rng.choice(spans)
+        b = bytearray(data)
+        (length,) = struct.unpack_from("<I", b, at)
+        value = self.rng.choice([0, length - 1, length + 1, length ^ (1 << self.rng.randrange(32))])
+        struct.pack_into("<I", b, at, value % 2**32)
+        return bytes(b)
+
+    # -- payload mutations with the chunk CRC recomputed: CRC-valid garbage
+    def _payload_op(self, data: bytes, fn) -> bytes:
+        fields, chunks, tail = split_stream(data)
+        if not chunks:
+            return data
+        i = self.rng.randrange(len(chunks))
+        chunks = list(chunks)
+        chunks[i] = fn(chunks[i])
+        return join_stream(fields, chunks, tail)
+
+    def payload_bit_flip(self, data: bytes) -> bytes:
+        def fn(p):
+            if not p:
+                return p
+            b = bytearray(p)
+            for _ in range(self.rng.choice([1, 1, 2, 4])):
+                b[self.rng.randrange(len(b))] ^= 1 << self.rng.randrange(8)
+            return bytes(b)
+
+        return self._payload_op(data, fn)
+
+    def payload_bytes(self, data: bytes) -> bytes:
+        def fn(p):
+            if not p:
+                return p
+            b = bytearray(p)
+            at = self.rng.randrange(len(b))
+            n = self.rng.choice([1, 2, 4, 8])
+            fill = self.rng.choice([b"\0" * n, b"\xff" * n, self.rng.randbytes(n)])
+            b[at : at + n] = fill
+            return bytes(b)
+
+        return self._payload_op(data, fn)
+
+    def payload_random(self, data: bytes) -> bytes:
+        return self._payload_op(
+            data, lambda p: self.rng.randbytes(self.rng.choice([len(p), self.rng.randrange(200)]))
+        )
+
+    def payload_truncate(self, data: bytes) -> bytes:
+        return self._payload_op(data, lambda p: p[: self.rng.randrange(len(p) + 1)])
+
+    def _passes_op(self, data: bytes, fn) -> bytes:
+        def outer(p):
+            streams = split_passes(p)
+            if streams is None:
+                return p
+            return join_passes(fn(list(streams)))
+
+        return self._payload_op(data, outer)
+
+    def pass_lengths(self, data: bytes) -> bytes:
+        """Re-frame the passes of a slice (their varint lengths), keeping their bytes."""
+
+        def fn(streams):
+            op = self.rng.randrange(5)
+            if op == 0 and streams:
+                del streams[self.rng.randrange(len(streams))]
+            elif op == 1 and streams:
+                streams.insert(self.rng.randrange(len(streams) + 1), self.rng.choice(streams))
+            elif op == 2 and len(streams) >= 2:
+                i, j = self.rng.sample(range(len(streams)), 2)
+                streams[i], streams[j] = streams[j], streams[i]
+            elif op == 3 and streams:
+                i = self.rng.randrange(len(streams))
+                streams[i] = streams[i][: self.rng.randrange(len(streams[i]) + 1)]
+            else:
+                blob = join_passes(streams)
+                return [blob[: len(blob) // 2], blob[len(blob) // 2 :]]
+            return streams
+
+        return self._passes_op(data, fn)
+
+    def pass_replace(self, data: bytes) -> bytes:
+        """A whole number of random 32-bit words in place of one pass (past the word check)."""
+
+        def fn(streams):
+            if streams:
+                i = self.rng.randrange(len(streams))
+                words = self.rng.choice([0, 1, 2, len(streams[i]) // 4, self.rng.randrange(64)])
+                fill = self.rng.choice(
+                    [self.rng.randbytes(4 * words), b"\0" * 4 * words, b"\xff" * 4 * words]
+                )
+                streams[i] = fill
+            return streams
+
+        return self._passes_op(data, fn)
+
+    def pass_words(self, data: bytes) -> bytes:
+        """Change one 32-bit word of one pass (stays a whole number of words)."""
+
+        def fn(streams):
+            long = [i for i, s in enumerate(streams) if len(s) >= 4]
+            if long:
+                i = self.rng.choice(long)
+                b = bytearray(streams[i])
+                w = 4 * self.rng.randrange(len(b) // 4)
+                b[w : w + 4] = self.rng.choice(
+                    [b"\0\0\0\0", b"\xff\xff\xff\xff", self.rng.randbytes(4), b"\0\0\0\x80"]
+                )
+                streams[i] = bytes(b)
+            return streams
+
+        return self._passes_op(data, fn)
+
+
+# --------------------------------------------------------------------------------------------
+# Running one input
+
+
+@dataclasses.dataclass
+class Outcome:
+    kind: str  # "ok", "error" (a SpikeCodecError), or a finding kind
+    seconds: float
+    peak: int  # tracemalloc peak, bytes (0 when not traced)
+    detail: str = ""
+    options: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def finding(self) -> bool:
+        return self.kind not in ("ok", "error")
+
+
+class _Timeout(BaseException):
+    """Raised by the alarm inside a hung decode (a BaseException: no `except Exception` eats it)."""
+
+
+def _alarm(signum, frame):
+    raise _Timeout()
+
+
+def decode_options(data: bytes) -> dict:
+    """Decoder options derived from the input (so a saved finding replays identically)."""
+    h = zlib.crc32(data[-16:]) if data else 0
+    options: dict = {"strict": bool(h & 1)}
+    if h & 0x30 == 0x30:
+        options["until"] = ((h >> 8) % 1000 + 1) / 1000
+    return options
+
+
+_COUNTER = [0]
+
+
+def run_one(
+    data: bytes,
+    *,
+    options: dict | None = None,
+    max_pixels: int = 1 << 20,
+    time_limit: float = 2.0,
+    mem_limit: int = 256 << 20,
+    trace: bool | int = True,
+    hard_timeout: float = 30.0,
+) -> Outcome:
+    """Decode ``data`` once, classifying the outcome (see the module docstring)."""
+    import spikecodec as sc
+    from spikecodec import container
+
+    options = decode_options(data) if options is None else options
+    kind, detail = "ok", ""
+    if trace is not True and trace is not False:  # an int N: trace one call in N
+        _COUNTER[0] += 1
+        trace = bool(trace) and _COUNTER[0] % int(trace) == 1 % int(trace)
+    if trace:
+        tracemalloc.start()
+        tracemalloc.reset_peak()
+    old = signal.signal(signal.SIGALRM, _alarm) if hard_timeout else None
+    if hard_timeout:
+        signal.setitimer(signal.ITIMER_REAL, hard_timeout)
+    start = time.perf_counter()
+    caught: list = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            image = sc.decode(data, max_pixels=max_pixels, **options)
+        header = container.read_header(data, max_pixels)
+        shape = (header.height, header.width) + ((3,) if header.mode == "RGB" else ())
+        if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.shape != shape:
+            kind = "wrong-output"
+            detail = f"got {type(image).__name__} {getattr(image, 'shape', None)}, want {shape}"
+    except sc.SpikeCodecError as err:
+        kind, detail = "error", f"{type(err).__name__}: {err}"
+    except _Timeout:
+        kind, detail = "hang", f"interrupted after {hard_timeout} s\n{traceback.format_exc()}"
+    except Exception:  # IndexError, numpy's ValueError, MemoryError, RecursionError, ...
+        kind, detail = "crash", traceback.format_exc()
+    finally:
+        if hard_timeout:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+        seconds = time.perf_counter() - start
+        peak = 0
+        if trace:
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+    foreign = [w for w in caught if not issubclass(w.category, sc.SpikeCodecWarning)]
+    if kind in ("ok", "error") and foreign:
+        w = foreign[0]
+        kind = "warning"
+        detail = f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})\n{detail}"
+    if kind in ("ok", "error") and seconds > time_limit:
+        kind, detail = "slow", f"{seconds:.2f} s > {time_limit} s\n{detail}"
+    if kind in ("ok", "error") and peak > mem_limit:
+        kind, detail = "memory", f"traced peak {peak / 2**20:.1f} MiB\n{detail}"
+    return Outcome(kind, seconds, peak, detail, options)
+
+
+def signature(outcome: Outcome) -> str:
+    """A finding's identity: its kind and the innermost frame (file:line) of the traceback."""
+    lines = [ln.strip() for ln in outcome.detail.splitlines() if ln.strip().startswith("File ")]
+    where = lines[-1] if lines else outcome.detail.splitlines()[0] if outcome.detail else ""
+    last = outcome.detail.strip().splitlines()[-1] if outcome.detail.strip() else ""
+    exc = last.split(":")[0]
+    return f"{outcome.kind}|{exc}|{where}"
+
+
+# --------------------------------------------------------------------------------------------
+# Campaign statistics and findings
+
+
+class Stats:
+    def __init__(self, findings_dir: Path | None, quiet: bool = False):
+        self.start = time.perf_counter()
+        self.executions = 0
+        self.kinds: dict[str, int] = {}
+        self.slowest = (0.0, "", b"")
+        self.peak = (0, "", b"")
+        self.findings: dict[str, tuple[bytes, Outcome]] = {}
+        self.findings_dir = findings_dir
+        self.quiet = quiet
+        self.last_report = self.start
+
+    def record(self, data: bytes, outcome: Outcome, label: str = "") -> None:
+        self.executions += 1
+        self.kinds[outcome.kind] = self.kinds.get(outcome.kind, 0) + 1
+        if outcome.seconds > self.slowest[0]:
+            self.slowest = (outcome.seconds, label, data)
+        if outcome.peak > self.peak[0]:
+            self.peak = (outcome.peak, label, data)
+        if outcome.finding:
+            sig = signature(outcome)
+            if sig not in self.findings or len(data) < len(self.findings[sig][0]):
+                self.findings[sig] = (data, outcome)
+                self.save(data, outcome, label)
+                if not self.quiet:
+                    print(f"FINDING {outcome.kind} ({label}): {sig}", file=sys.stderr, flush=True)
+        now = time.perf_counter()
+        if not self.quiet and now - self.last_report > 30:
+            self.last_report = now
+            print(self.line(), file=sys.stderr, flush=True)
+
+    def save(self, data: bytes, outcome: Outcome, label: str) -> None:
+        if self.findings_dir is None:
+            return
+        self.findings_dir.mkdir(parents=True, exist_ok=True)
+        name = f"{outcome.kind}-{hashlib.sha1(data).hexdigest()[:16]}"
+        (self.findings_dir / f"{name}.spk").write_bytes(data)
+        (self.findings_dir / f"{name}.txt").write_text(
+            f"kind: {outcome.kind}\nfrom: {label}\noptions: {outcome.options}\n"
+            f"seconds: {outcome.seconds:.3f}\ntraced peak: {outcome.peak} bytes\n"
+            f"signature: {signature(outcome)}\n\n{outcome.detail}\n"
+        )
+
+    def line(self) -> str:
+        elapsed = time.perf_counter() - self.start
+        return (
+            f"[{elapsed:7.0f} s] {self.executions} execs ({self.executions / elapsed:.1f}/s) "
+            f"{self.kinds} findings={len(self.findings)} "
+            f"maxrss={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+        )
+
+    def summary(self) -> str:
+        elapsed = time.perf_counter() - self.start
+        out = io.StringIO()
+        print(f"executions        {self.executions} in {elapsed:.1f} s", file=out)
+        print(f"executions/s      {self.executions / max(elapsed, 1e-9):.1f}", file=out)
+        print(f"outcomes          {dict(sorted(self.kinds.items()))}", file=out)
+        print(f"findings          {len(self.findings)} distinct", file=out)
+        for sig, (data, outcome) in self.findings.items():
+            print(f"  {sig}  ({len(data)} bytes, options {outcome.options})", file=out)
+        sec, label, data = self.slowest
+        print(f"slowest input     {sec:.3f} s ({label}, {len(data)} bytes)", file=out)
+        peak, label, data = self.peak
+        print(f"peak traced mem   {peak / 2**20:.1f} MiB ({label}, {len(data)} bytes)", file=out)
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"peak RSS          {rss:.0f} MiB (process maxrss)", file=out)
+        return out.getvalue()
+
+
+# --------------------------------------------------------------------------------------------
+# Engines
+
+
+def fuzz_random(
+    seeds: list[tuple[str, bytes]],
+    *,
+    runs: int,
+    seconds: float,
+    seed: int,
+    stats: Stats,
+    run_kwargs: dict,
+) -> Stats:
+    """A seeded mutation loop: mutate a seed (or a recent interesting input) and run it."""
+    rng = random.Random(seed)
+    mutator = Mutator(rng, [d for _, d in seeds])
+    pool = list(seeds)
+    for name, data in seeds:
+        stats.record(data, run_one(data, **run_kwargs), f"seed {name}")
+    deadline = time.perf_counter() + seconds if seconds else math.inf
+    n = 0
+    while (not runs or n < runs) and time.perf_counter() < deadline:
+        name, base = rng.choice(pool)
+        data = mutator.mutate(base)
+        outcome = run_one(data, **run_kwargs)
+        stats.record(data, outcome, f"mutant of {name}")
+        # Keep a few decodable CRC-valid mutants as bases: multi-step mutations go deeper.
+        if outcome.kind == "ok" and len(pool) < 200 and rng.random() < 0.05:
+            pool.append((name + "*", data))
+        n += 1
+    return stats
+
+
+def fuzz_atheris(
+    seeds, *, runs: int, seconds: float, seed: int, stats: Stats, run_kwargs, rss_limit_mb: int
+) -> None:
+    """Coverage-guided fuzzing with atheris/libFuzzer and the structure-aware mutator.
+
+    Does not return: at the end (``runs`` inputs or ``seconds``) it prints the summary and exits
+    the process (libFuzzer would exit from C, skipping Python's exit handlers).
+    """
+    import tempfile
+
+    import atheris
+
+    if "spikecodec" in sys.modules:
+        raise RuntimeError("import spikecodec only under atheris.instrument_imports()")
+    with atheris.instrument_imports(include=["spikecodec"]):
+        import spikecodec.codec
+        import spikecodec.container
+        import spikecodec.entropy  # noqa: F401
+
+    corpus = Path(tempfile.mkdtemp(prefix="spk-corpus-"))
+    for name, data in seeds:
+        (corpus / f"{name}.spk").write_bytes(data)
+    rng = random.Random(seed)
+    mutator = Mutator(rng, [d for _, d in seeds])
+    deadline = time.perf_counter() + seconds if seconds else math.inf
+
+    def custom_mutator(data: bytes, max_size: int, mseed: int) -> bytes:
+        rng.seed(mseed)
+        if rng.random() < 0.15:
+            out = atheris.Mutate(data, max_size)  # libFuzzer's own byte-level mutations
+        else:
+            out = mutator.mutate(data)
+        return out[:max_size]
+
+    def finish() -> None:
+        write_stats(stats)
+        print(stats.summary(), flush=True)
+        sys.stderr.flush()
+        os._exit(1 if stats.findings else 0)
+
+    def test_one_input(data: bytes) -> None:
+        outcome = run_one(data, **run_kwargs)
+        stats.record(data, outcome, "atheris")
+        if stats.executions % 500 == 0:
+            write_stats(stats)
+        if (runs and stats.executions >= runs) or time.perf_counter() > deadline:
+            finish()
+
+    argv = [sys.argv[0], str(corpus), f"-seed={seed or 1}", "-max_len=200000"]
+    argv += [f"-rss_limit_mb={rss_limit_mb}", "-timeout=60", "-reload=0"]
+    atheris.Setup(argv, test_one_input, custom_mutator=custom_mutator)
+    atheris.Fuzz()
+    finish()
+
+
+def write_stats(stats: Stats) -> None:
+    if stats.findings_dir is not None:
+        stats.findings_dir.mkdir(parents=True, exist_ok=True)
+        (stats.findings_dir / "last-run.txt").write_text(stats.summary())
+
+
+# --------------------------------------------------------------------------------------------
+# Minimizing a finding
+
+
+def minimize(data: bytes, keep, budget: int = 2000) -> bytes:
+    """A smaller input for which ``keep(input)`` still holds (greedy, structure-aware)."""
+    tries = 0
+
+    def attempt(candidate: bytes) -> bool:
+        nonlocal tries
+        tries += 1
+        return candidate != data and keep(candidate)
+
+    changed = True
+    while changed and tries < budget:
+        changed = False
+        fields, chunks, tail = split_stream(data)
+        # Drop trailing chunks / passes, keeping CRCs valid.
+        for cut in range(len(chunks)):
+            cand = join_stream(fields, chunks[:cut], tail)
+            if attempt(cand):
+                data, changed = cand, True
+                break
+        if changed:
+            continue
+        # Truncate the raw stream.
+        for cut in (len(data) // 2, len(data) * 3 // 4, len(data) - 16, len(data) - 4):
+            if 0 < cut < len(data) and attempt(data[:cut]):
+                data, changed = data[:cut], True
+                break
+        if changed:
+            continue
+        # Shrink each pass of each chunk.
+        for i, payload in enumerate(chunks):
+            streams = split_passes(payload)
+            if not streams:
+                continue
+            for j in range(len(streams)):
+                for words in (0, len(streams[j]) // 8 * 4):
+                    new = list(streams)
+                    new[j] = streams[j][: 4 * (words // 4)]
+                    cand = join_stream(fields, chunks[:i] + [join_passes(new)] + chunks[i + 1 :])
+                    if new[j] != streams[j] and attempt(cand):
+                        data, changed = cand, True
+                        break
+                if changed:
+                    break
+            if changed:
+                break
+    return data
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=0, help="mutations to run (0: no limit)")
+    parser.add_argument("--seconds", type=float, default=0, help="wall time limit (0: none)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--engine", choices=("auto", "atheris", "random"), default="auto")
+    parser.add_argument("--max-pixels", type=int, default=1 << 20, help="decode(max_pixels=)")
+    parser.add_argument("--time-limit", type=float, default=2.0, help="slow input, seconds")
+    parser.add_argument("--mem-limit-mb", type=float, default=256, help="traced peak per input")
+    parser.add_argument("--rss-limit-mb", type=int, default=3072, help="address-space cap")
+    parser.add_argument(
+        "--trace-every",
+        type=int,
+        default=10,
+        help="tracemalloc peak of 1 input in N (tracing slows decoding and grows RSS; 0: never)",
+    )
+    parser.add_argument("--findings", type=Path, default=FINDINGS)
+    parser.add_argument("--reproduce", type=Path, help="run one saved input and print outcome")
+    parser.add_argument("--minimize", type=Path, help="shrink a saved finding")
+    args = parser.parse_args(argv)
+
+    with contextlib.suppress(ValueError, OSError):
+        limit = args.rss_limit_mb << 20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
+    run_kwargs = dict(
+        max_pixels=args.max_pixels,
+        time_limit=args.time_limit,
+        mem_limit=int(args.mem_limit_mb * 2**20),
+        trace=args.trace_every,
+    )
+    if args.reproduce or args.minimize:
+        path = args.reproduce or args.minimize
+        data = path.read_bytes()
+        outcome = run_one(data, **run_kwargs)
+        print(f"{path}: {outcome.kind} in {outcome.seconds:.3f} s, options {outcome.options}")
+        print(outcome.detail)
+        if args.minimize and outcome.finding:
+            sig = signature(outcome)
+            small = minimize(data, lambda d: signature(run_one(d, **run_kwargs)) == sig)
+            out = path.with_suffix(".min.spk")
+            out.write_bytes(small)
+            print(f"minimized {len(data)} -> {len(small)} bytes: {out}")
+            print(f"repro: spikecodec.decode(bytes.fromhex('{small.hex()}'), **{outcome.options})")
+        return 1 if outcome.finding else 0
+
+    t = time.perf_counter()
+    engine = args.engine
+    if engine == "auto":
+        try:
+            import atheris  # noqa: F401
+
+            engine = "atheris"
+        except ImportError:
+            engine = "random"
+    if engine == "atheris":  # encode the seeds in a child: spikecodec must be imported instrumented
+        import pickle
+        import subprocess
+
+        code = f"import pickle,sys; sys.path.insert(0, {str(HERE)!r}); import fuzz_decode as f; "
+        code += "sys.stdout.buffer.write(pickle.dumps(f.make_seeds()))"
+        child = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)
+        seeds = pickle.loads(child.stdout)
+    else:
+        seeds = make_seeds()
+    print(f"{len(seeds)} seeds encoded in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    stats = Stats(args.findings)
+    print(f"engine: {engine}", file=sys.stderr)
+    if engine == "atheris":
+        fuzz_atheris(
+            seeds,
+            runs=args.runs,
+            seconds=args.seconds,
+            seed=args.seed,
+            stats=stats,
+            run_kwargs=run_kwargs,
+            rss_limit_mb=args.rss_limit_mb,
+        )  # does not return
+    fuzz_random(
+        seeds,
+        runs=args.runs,
+        seconds=args.seconds,
+        seed=args.seed,
+        stats=stats,
+        run_kwargs=run_kwargs,
+    )
+    write_stats(stats)
+    print(stats.summary())
+    return 1 if stats.findings else 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    sys.exit(main())
