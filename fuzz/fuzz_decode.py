@@ -191,24 +191,14 @@ _SPECIAL_INTS = [
 
 
 def _read_varint(data: bytes, pos: int):
-    value = shift = 0
-    while pos < len(data) and shift <= 35:
-        byte = data[pos]
-        value |= (byte & 0x7F) << shift
-        pos += 1
-        if not byte & 0x80:
-            return value, pos
-        shift += 7
-    return None
+    """The stream's varint reader, with None for an over-long varint too."""
+    from spikecodec import SpikeCodecError
+    from spikecodec.entropy import _read_varint as read_varint
 
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
+    try:
+        return read_varint(data, pos)
+    except SpikeCodecError:
+        return None
 
 
 def split_passes(payload: bytes) -> list[bytes] | None:
@@ -223,7 +213,9 @@ def split_passes(payload: bytes) -> list[bytes] | None:
 
 
 def join_passes(streams: list[bytes]) -> bytes:
-    return b"".join(_varint(len(s)) + s for s in streams)
+    from spikecodec.entropy import _write_varint as write_varint
+
+    return b"".join(write_varint(len(s)) + s for s in streams)
 
 
 # --------------------------------------------------------------------------------------------
