@@ -282,11 +282,13 @@ _EDGES = _edge_basis()
 _L0, _L1, _R0, _R1, _T0, _T1, _B0, _B1 = range(8)
 
 
-def _values(st: PlaneState, p: int) -> np.ndarray:
-    """The known counts at the midpoints of their cells, in count units of plane p, scaled by
-    the relative band steps ``st.weights``."""
-    scale = np.exp2(st.level.astype(np.float64) - p)
-    return np.where(st.prefix > 0, st.sign * (st.prefix + 0.5) * scale, 0.0) * st.weights
+def _values(st: PlaneState, p: int, band: slice = slice(None)) -> np.ndarray:
+    """The known counts of ``band`` at the midpoints of their cells, in count units of plane
+    p, scaled by the relative band steps ``st.weights``."""
+    prefix, level = st.prefix[..., band], st.level[..., band]
+    scale = np.ldexp(1.0, level.astype(np.int64) - p)
+    values = np.where(prefix > 0, st.sign[..., band] * (prefix + 0.5) * scale, 0.0)
+    return values * st.weights[band]
 
 
 def _ac_edges(st: PlaneState, p: int) -> np.ndarray:
@@ -333,7 +335,7 @@ def _code_dc(io, models: _Models, states: list[PlaneState], p: int, mags=None, s
         for c, st in enumerate(states):
             by, bx = st.prefix.shape[:2]
             mine = (np.add.outer(np.arange(by), np.arange(bx)) % 2) == phase
-            dc = _values(st, p)[..., 0]
+            dc = _values(st, p, slice(0, 1))[..., 0]
             pred = _dc_prediction(edges[c], dc)[mine]
             u = st.prefix[..., 0][mine]
             own_sign = st.sign[..., 0][mine]
