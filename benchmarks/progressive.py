@@ -43,6 +43,7 @@ import numpy as np
 import spikecodec as sc
 from spikecodec import container
 from spikecodec.bench.corpus import SETS, corpus_paths, data_root, read_image
+from spikecodec.bench.timing import best_of
 from spikecodec.metrics import psnr
 from spikecodec.progressive import (
     byte_cuts,
@@ -117,15 +118,6 @@ def run_image(item: tuple[str, Path]) -> dict:
         row["slice_violations"] = int(np.sum(np.diff(steps) < 0))
         row["cut_violations"] = int(np.sum(np.diff(geo_psnr) < 0))
     return row
-
-
-def best_of(fn, repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def time_to_first_image(paths: list[Path], repeats: int) -> list[dict]:

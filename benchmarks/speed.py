@@ -45,6 +45,7 @@ import numpy as np
 
 from spikecodec.bench.codecs import get_codec
 from spikecodec.bench.corpus import corpus_images, data_root, read_image
+from spikecodec.bench.timing import best_of
 from spikecodec.metrics import bpp
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -59,16 +60,6 @@ BIG_SOURCE = "kodim23"
 
 
 # --- speed ----------------------------------------------------------------------------------------
-
-
-def best_of(fn, repeats: int) -> float:
-    """The shortest of ``repeats`` wall-clock times of ``fn()``, in seconds."""
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def closest_setting(codec, image: np.ndarray, target: float = TARGET_BPP):

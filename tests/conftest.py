@@ -15,7 +15,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
+
+from spikecodec.figures import load_sample
 
 DATA_ENV = "SPIKECODEC_DATA"
 CORPUS_FOLDERS = ("kodak", "set12", "bsd68")
@@ -51,3 +55,21 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     else:
         skip = pytest.mark.skip(reason=f"image corpus not found at {data_root()} (set {DATA_ENV})")
         metafunc.parametrize("corpus_path", [pytest.param(None, marks=skip)], ids=["no-corpus"])
+
+
+# A small real image, gray and RGB (a crop of a bundled sample).
+
+
+@pytest.fixture(scope="module")
+def rgb() -> np.ndarray:
+    return load_sample()[:40, :56]
+
+
+@pytest.fixture(scope="module")
+def gray(rgb) -> np.ndarray:
+    return np.asarray(Image.fromarray(rgb).convert("L"))
+
+
+@pytest.fixture(scope="module", params=["gray", "rgb"])
+def image(request, rgb, gray) -> np.ndarray:
+    return {"gray": gray, "rgb": rgb}[request.param]

@@ -21,26 +21,10 @@ from spikecodec.events import (
     save_events,
     to_events,
 )
-from spikecodec.figures import load_sample
 from spikecodec.tables import TABLES, table_weights
 from spikecodec.transform import block_dct
 
 QUALITIES = (30, 75, 95)
-
-
-@pytest.fixture(scope="module")
-def rgb() -> np.ndarray:
-    return load_sample()[:40, :56]
-
-
-@pytest.fixture(scope="module")
-def gray(rgb) -> np.ndarray:
-    return np.asarray(Image.fromarray(rgb).convert("L"))
-
-
-@pytest.fixture(scope="module", params=["gray", "rgb"])
-def image(request, rgb, gray) -> np.ndarray:
-    return {"gray": gray, "rgb": rgb}[request.param]
 
 
 def _neurons(events: Events):

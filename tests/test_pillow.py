@@ -12,7 +12,6 @@ from PIL import Image, UnidentifiedImageError
 
 import spikecodec as sc
 from spikecodec import codec, container
-from spikecodec.figures import load_sample
 from spikecodec.pillow import SpkImageFile, SpkLoadError, register_pillow
 
 
@@ -33,21 +32,6 @@ def registered():
     for registry, copy in saved:
         registry.clear()
         registry.extend(copy) if isinstance(registry, list) else registry.update(copy)
-
-
-@pytest.fixture(scope="module")
-def rgb() -> np.ndarray:
-    return load_sample()[:40, :56]
-
-
-@pytest.fixture(scope="module")
-def gray(rgb) -> np.ndarray:
-    return np.asarray(Image.fromarray(rgb).convert("L"))
-
-
-@pytest.fixture(scope="module", params=["gray", "rgb"])
-def image(request, rgb, gray) -> np.ndarray:
-    return {"gray": gray, "rgb": rgb}[request.param]
 
 
 @pytest.fixture(scope="module")
