@@ -17,9 +17,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
 from PIL import Image
 
 from spikecodec.figures import load_sample
+
+# No per-example deadline (shared machines are noisy); in CI the examples are derandomized so
+# that a run is reproducible.
+settings.register_profile("spikecodec", deadline=None)
+settings.register_profile("ci", deadline=None, derandomize=True)
+settings.load_profile("ci" if os.environ.get("CI") else "spikecodec")
 
 DATA_ENV = "SPIKECODEC_DATA"
 CORPUS_FOLDERS = ("kodak", "set12", "bsd68")
