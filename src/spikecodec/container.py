@@ -53,7 +53,7 @@ __all__ = ["MAGIC", "Header", "MAX_IMAGE_PIXELS", "PartialChunk", "pack", "read_
 
 MAGIC = b"\x89SPK"
 FORMAT_VERSION = 1
-MAX_IMAGE_PIXELS = 178_956_970  # the same default cap as Pillow's Image.MAX_IMAGE_PIXELS
+MAX_IMAGE_PIXELS = 178_956_970  # Pillow's DecompressionBombError limit: 2 * Image.MAX_IMAGE_PIXELS
 MAX_PLANES = 40
 MODES = ("L", "RGB")
 # R, C, T (ms), theta and chroma must lie in [PARAM_MIN, PARAM_MAX]: far wider than any use, and
