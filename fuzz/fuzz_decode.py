@@ -190,34 +190,6 @@ _SPECIAL_INTS = [
 ]
 
 
-def _read_varint(data: bytes, pos: int):
-    """The stream's varint reader, with None for an over-long varint too."""
-    from spikecodec import SpikeCodecError
-    from spikecodec.entropy import _read_varint as read_varint
-
-    try:
-        return read_varint(data, pos)
-    except SpikeCodecError:
-        return None
-
-
-def split_passes(payload: bytes) -> list[bytes] | None:
-    streams, pos = [], 0
-    while pos < len(payload):
-        head = _read_varint(payload, pos)
-        if head is None or head[1] + head[0] > len(payload):
-            return None
-        streams.append(payload[head[1] : head[1] + head[0]])
-        pos = head[1] + head[0]
-    return streams
-
-
-def join_passes(streams: list[bytes]) -> bytes:
-    from spikecodec.entropy import _write_varint as write_varint
-
-    return b"".join(write_varint(len(s)) + s for s in streams)
-
-
 # --------------------------------------------------------------------------------------------
 # The mutator
 
@@ -243,9 +215,8 @@ class Mutator:
             (self.payload_bytes, 6),
             (self.payload_random, 3),
             (self.payload_truncate, 3),
-            (self.pass_lengths, 5),
-            (self.pass_replace, 5),
-            (self.pass_words, 4),
+            (self.payload_fill, 6),
+            (self.payload_splice, 4),
             (self.chunk_length_field, 3),
             (self.size_field, 2),
         ]
@@ -425,68 +396,26 @@ class Mutator:
     def payload_truncate(self, data: bytes) -> bytes:
         return self._payload_op(data, lambda p: p[: self.rng.randrange(len(p) + 1)])
 
-    def _passes_op(self, data: bytes, fn) -> bytes:
-        def outer(p):
-            streams = split_passes(p)
-            if streams is None:
-                return p
-            return join_passes(fn(list(streams)))
+    def payload_fill(self, data: bytes) -> bytes:
+        """A slice of constant bytes (all zeros, all ones, one repeated byte) of a chosen size."""
+        sizes = [0, 1, 3, 4, 5, 16, 4096]
 
-        return self._payload_op(data, outer)
+        def fn(p):
+            byte = self.rng.choice([b"\0", b"\xff", self.rng.randbytes(1)])
+            return byte * self.rng.choice(sizes + [len(p), 2 * len(p)])
 
-    def pass_lengths(self, data: bytes) -> bytes:
-        """Re-frame the passes of a slice (their varint lengths), keeping their bytes."""
+        return self._payload_op(data, fn)
 
-        def fn(streams):
-            op = self.rng.randrange(5)
-            if op == 0 and streams:
-                del streams[self.rng.randrange(len(streams))]
-            elif op == 1 and streams:
-                streams.insert(self.rng.randrange(len(streams) + 1), self.rng.choice(streams))
-            elif op == 2 and len(streams) >= 2:
-                i, j = self.rng.sample(range(len(streams)), 2)
-                streams[i], streams[j] = streams[j], streams[i]
-            elif op == 3 and streams:
-                i = self.rng.randrange(len(streams))
-                streams[i] = streams[i][: self.rng.randrange(len(streams[i]) + 1)]
-            else:
-                blob = join_passes(streams)
-                return [blob[: len(blob) // 2], blob[len(blob) // 2 :]]
-            return streams
+    def payload_splice(self, data: bytes) -> bytes:
+        """A slice made of pieces of other slices (valid range-coder bytes in the wrong place)."""
+        chunks = split_stream(data)[1]
 
-        return self._passes_op(data, fn)
+        def fn(p):
+            other = self.rng.choice(chunks)
+            cut = self.rng.randrange(len(p) + 1)
+            return p[:cut] + other[self.rng.randrange(len(other) + 1) :]
 
-    def pass_replace(self, data: bytes) -> bytes:
-        """A whole number of random 32-bit words in place of one pass (past the word check)."""
-
-        def fn(streams):
-            if streams:
-                i = self.rng.randrange(len(streams))
-                words = self.rng.choice([0, 1, 2, len(streams[i]) // 4, self.rng.randrange(64)])
-                fill = self.rng.choice(
-                    [self.rng.randbytes(4 * words), b"\0" * 4 * words, b"\xff" * 4 * words]
-                )
-                streams[i] = fill
-            return streams
-
-        return self._passes_op(data, fn)
-
-    def pass_words(self, data: bytes) -> bytes:
-        """Change one 32-bit word of one pass (stays a whole number of words)."""
-
-        def fn(streams):
-            long = [i for i, s in enumerate(streams) if len(s) >= 4]
-            if long:
-                i = self.rng.choice(long)
-                b = bytearray(streams[i])
-                w = 4 * self.rng.randrange(len(b) // 4)
-                b[w : w + 4] = self.rng.choice(
-                    [b"\0\0\0\0", b"\xff\xff\xff\xff", self.rng.randbytes(4), b"\0\0\0\x80"]
-                )
-                streams[i] = bytes(b)
-            return streams
-
-        return self._passes_op(data, fn)
+        return self._payload_op(data, fn)
 
 
 # --------------------------------------------------------------------------------------------
@@ -782,7 +711,7 @@ def minimize(data: bytes, keep, budget: int = 2000) -> bytes:
     while changed and tries < budget:
         changed = False
         fields, chunks, tail = split_stream(data)
-        # Drop trailing chunks / passes, keeping CRCs valid.
+        # Drop trailing chunks, keeping CRCs valid.
         for cut in range(len(chunks)):
             cand = join_stream(fields, chunks[:cut], tail)
             if attempt(cand):
@@ -797,20 +726,12 @@ def minimize(data: bytes, keep, budget: int = 2000) -> bytes:
                 break
         if changed:
             continue
-        # Shrink each pass of each chunk.
+        # Shorten each chunk, keeping its CRC valid.
         for i, payload in enumerate(chunks):
-            streams = split_passes(payload)
-            if not streams:
-                continue
-            for j in range(len(streams)):
-                for words in (0, len(streams[j]) // 8 * 4):
-                    new = list(streams)
-                    new[j] = streams[j][: 4 * (words // 4)]
-                    cand = join_stream(fields, chunks[:i] + [join_passes(new)] + chunks[i + 1 :])
-                    if new[j] != streams[j] and attempt(cand):
-                        data, changed = cand, True
-                        break
-                if changed:
+            for cut in (0, len(payload) // 2):
+                cand = join_stream(fields, chunks[:i] + [payload[:cut]] + chunks[i + 1 :], tail)
+                if cut < len(payload) and attempt(cand):
+                    data, changed = cand, True
                     break
             if changed:
                 break

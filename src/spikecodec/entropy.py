@@ -2,33 +2,36 @@
 
 The count at the dyadic instant ``T/2^p`` is ``N_T >> p`` (NOTES, "Time is a bit-plane"), so
 slice ``s`` carries bit-plane ``p = P-1-s`` of every count: listening from ``T/2^(p+1)`` to
-``T/2^p`` reveals one more bit of each. A slice holds four passes, each its own range-coded
-stream (constriction's ``stream.queue.RangeEncoder``) prefixed by its length, so that a decoder
-stopping inside a slice still uses the passes it has in full:
+``T/2^p`` reveals one more bit of each. A slice is one stream of the binary range coder of
+:mod:`.rangecoder`, in three passes over each colour plane's blocks (raster order):
 
 1. **DC**: bit ``p`` of every DC count (significance and sign, or refinement), in two
    checkerboard halves; the context is where the block's DC predicted from its neighbours
-   (boundary-pixel continuation, Lepton-style) falls against the decision point, so the
-   second half is predicted from neighbours already known at ``T/2^p``.
-2. **extent**: per block, does ``eob`` (1 + the last AC zigzag index whose count is non-zero)
-   grow, and to what (a binary then a categorical symbol; context: previous ``eob`` and the
-   neighbours' previous ``eob``). AC coefficients past ``eob`` are known silent, uncoded.
-3. **significance**: for the silent AC coefficients before ``eob``, whether they fire now
-   (context: frequency band, significant frequency neighbours in the block, same frequency in
-   the 4 neighbouring blocks, distance to ``eob``), then the ON/OFF sign of each that does.
-4. **refinement**: bit ``p`` of the AC counts already non-zero (context: band, first
-   refinement or not).
+   falls against the decision point, so the second half is predicted from neighbours already
+   known at ``T/2^p``. The prediction continues each neighbour's two boundary pixel lines
+   into the block (Lepton-style boundary matching); averaged over a boundary it is linear in
+   the counts, ``8*mean(a_0 + ((a_0 - a_1) + (b_1 - b_0))/2 - b_0) = sum(3a_0 - a_1)/2 -
+   sum(3b_0 - b_1)/2``, so each block keeps one integer per side (``_side_sums``).
+2. **significance**, block by block: does the block's ``eob`` (1 + the last AC zigzag index
+   whose count is non-zero) grow, and to what (a bit, then the new ``eob - 1`` down a binary
+   tree whose impossible branches are skipped; context: previous ``eob``, the neighbours'
+   ``eob``); then, for the silent AC coefficients before ``eob``, whether they fire now
+   (context: frequency band, significant frequency neighbours in the block, same frequency
+   in the 4 neighbouring blocks, distance to ``eob``) and the ON/OFF sign of each that does
+   (1 bit). AC coefficients past ``eob`` are known silent, uncoded.
+3. **refinement**: bit ``p`` of the AC counts non-zero before this slice (context: band,
+   first refinement or not).
 
-Every context depends only on what the decoder holds before the symbol's batch. The
-probabilities adapt: each context keeps counts of the symbols seen (halved past
-``_AGE_LIMIT``), frozen over batches that grow geometrically within a pass (``_FIRST_BATCH``,
-``_GROWTH``) and updated between them. Encoder and decoder run the same schedule, so the
-decoder needs one constriction call per batch rather than one per symbol. Measured here:
-constriction codes a batch of binary symbols at 20-24 ns a symbol (``Bernoulli(perfect=
-False)``), a Python call per symbol costs ~1 µs; the frozen batches cost no measurable rate
-against per-symbol adaptation (significance pass of Kodak 23 at q75, batches from 256
-symbols: 12.40 KB, ideal sequential adaptation 12.31 KB). The rest of the decoding time is
-numpy context work.
+Every context depends only on what the decoder holds before the bit, including the blocks
+above and to the left already coded in this slice; each adapts after every bit. A stream cut
+anywhere decodes exactly up to its last whole coefficient: a decoder stopping inside a slice
+knows some counts one bit better than others (``PlaneState.level``).
+
+The passes are numba kernels, one call per colour plane and pass: the coding is
+sequential, with a context and an adaptive probability per bit, which a batch call into a
+range coder library cannot do without freezing the probabilities over batches; the kernels
+hold no per-symbol Python. Arithmetic is integer throughout, so the contexts are the same on
+every machine.
 """
 
 from __future__ import annotations
@@ -36,10 +39,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import constriction
+import numba
 import numpy as np
 
-from .errors import CorruptStreamError
+from .rangecoder import (
+    PENDING,
+    POS,
+    code_bit,
+    finish,
+    new_models,
+    new_state,
+    start_decoding,
+)
 from .transform import ZIGZAG
 
 __all__ = [
@@ -51,10 +62,6 @@ __all__ = [
     "number_of_planes",
 ]
 
-_FIRST_BATCH = 16
-_GROWTH = 2
-_PROB_FLOOR = 1.0 / 4096
-_AGE_LIMIT = 256.0  # a context's counts are halved past this many observations
 _NCOEF = 64
 _IDX = np.arange(_NCOEF)
 
@@ -66,10 +73,8 @@ _EOB_DIST = np.digitize(np.arange(_NCOEF), [2, 6])  # distance to eob: 0-1, 2-5,
 
 
 def _frequency_neighbours() -> np.ndarray:
-    """Zigzag indices of the 4 neighbours of each zigzag position in the 8x8 frequency grid.
-
-    Off-grid neighbours point at index 64, a padding column that is never significant.
-    """
+    """Zigzag indices of the 4 neighbours of each zigzag position in the 8x8 frequency grid
+    (64 where off the grid)."""
     pos = np.empty(_NCOEF, dtype=np.int64)
     pos[ZIGZAG] = _IDX
     nbrs = np.full((_NCOEF, 4), _NCOEF, dtype=np.int64)
@@ -83,85 +88,252 @@ def _frequency_neighbours() -> np.ndarray:
 
 _FREQ_NBRS = _frequency_neighbours()
 
-# Context counts of the four passes (each x2 for luma/chroma).
-_EXTENT_CONTEXTS = 7 * 7 * 2
-_SIG_CONTEXTS = 9 * 3 * 3 * 3 * 2
-_SIGN_CONTEXTS = 2
-_REFINE_CONTEXTS = 6 * 2
-_DC_CONTEXTS = 3 * 8 * 2 * 2
-_DC_SIGN_CONTEXTS = 3 * 2 * 2
-_PASSES = 4
+# The contexts of all models, one table: offsets of each model's contexts.
+_DC, _DC_SIGN, _GROWTH, _EXTENT, _SIG, _REFINE = np.cumsum(
+    [0, 3 * 8 * 2 * 2, 3 * 2 * 2, 7 * 7 * 2, 7 * 2 * 64, 8 * 3 * 3 * 3 * 2]
+)
+_CONTEXTS = int(_REFINE + 3 * 2 * 2)
 
-# DC bit contexts: where the neighbours' estimate lies against the decision point (units 2^p).
-_DC_SIG_SPLITS = np.array([-0.75, -0.5, -0.25, 0.0, 0.5, 1.0, 2.0])
-_DC_REF_SPLITS = np.array([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0])
-_AC = _IDX >= 1
-
-
-def _batches(n: int) -> Iterator[tuple[int, int]]:
-    start, size = 0, _FIRST_BATCH
-    while start < n:
-        yield start, min(n, start + size)
-        start += size
-        size *= _GROWTH
+# DC bit contexts: where the neighbours' estimate lies against the decision point, in
+# quarters of the plane's count unit.
+_DC_SIG_SPLITS = np.array([-3, -2, -1, 0, 2, 4, 8])
+_DC_REF_SPLITS = np.array([-8, -4, -2, 0, 2, 4, 8])
+_PRED_SHIFT = 22  # a side difference of 2^22 is a DC count unit (see _edge_weights)
+_LEFT, _RIGHT, _TOP, _BOTTOM = range(4)
 
 
-class _AdaptiveModel:
-    """Symbol counts per context, turned into probabilities frozen over each batch."""
-
-    def __init__(self, contexts: int, alphabet: int):
-        self.counts = np.full((contexts, alphabet), 0.5 if alphabet == 2 else 2.0 / alphabet)
-        self.alphabet = alphabet
-        model = constriction.stream.model
-        self.family = (
-            model.Bernoulli(perfect=False) if alphabet == 2 else model.Categorical(perfect=False)
-        )
-
-    def _probabilities(self, ctx: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
-        rows = self.counts[ctx]
-        if self.alphabet == 2:
-            return np.clip(rows[:, 1] / rows.sum(axis=1), _PROB_FLOOR, 1 - _PROB_FLOOR)
-        p = rows / rows.sum(axis=1, keepdims=True)
-        p = np.maximum(p, _PROB_FLOOR)
-        if allowed is not None:
-            if not allowed.any(axis=1).all():
-                raise CorruptStreamError("a symbol has no possible value (damaged stream)")
-            p *= allowed
-        return p / p.sum(axis=1, keepdims=True)
-
-    def _update(self, ctx: np.ndarray, symbols: np.ndarray) -> None:
-        seen = np.bincount(ctx * self.alphabet + symbols, minlength=self.counts.size)
-        self.counts += seen.reshape(self.counts.shape)
-        self.counts[self.counts.sum(axis=1) > _AGE_LIMIT] *= 0.5
-
-    def encode(self, coder, ctx, symbols, allowed=None) -> None:
-        for lo, hi in _batches(symbols.size):
-            mask = None if allowed is None else allowed[lo:hi]
-            p = self._probabilities(ctx[lo:hi], mask)
-            coder.encode(symbols[lo:hi].astype(np.int32), self.family, p)
-            self._update(ctx[lo:hi], symbols[lo:hi])
-
-    def decode(self, coder, ctx, allowed=None) -> np.ndarray:
-        out = np.empty(ctx.size, dtype=np.int64)
-        for lo, hi in _batches(ctx.size):
-            mask = None if allowed is None else allowed[lo:hi]
-            p = self._probabilities(ctx[lo:hi], mask)
-            out[lo:hi] = coder.decode(self.family, p)
-            self._update(ctx[lo:hi], out[lo:hi])
-        return out
+def _edge_weights(weights: np.ndarray) -> np.ndarray:
+    """(64, 4) integer weights ``E[k, side] = round(2^20 * w_k * sum(3*b_0 - b_1))``: the
+    boundary line ``b_0`` and the one inside it ``b_1`` of DCT basis ``k`` (zigzag,
+    orthonormal), on the left, right, top and bottom side; ``w_k`` the band's relative step.
+    For the DC, ``sum(3/8 - 1/8) = 2``."""
+    n = np.arange(8)
+    basis = np.sqrt(np.where(n == 0, 1.0, 2.0) / 8)[:, None] * np.cos(
+        np.pi * (2 * n[None, :] + 1) * n[:, None] / 16
+    )  # basis[u, i]
+    u, v = np.divmod(ZIGZAG, 8)
+    pixels = basis[u][:, :, None] * basis[v][:, None, :]  # (64, rows, cols)
+    sides = [
+        3 * pixels[:, :, 0] - pixels[:, :, 1],
+        3 * pixels[:, :, 7] - pixels[:, :, 6],
+        3 * pixels[:, 0, :] - pixels[:, 1, :],
+        3 * pixels[:, 7, :] - pixels[:, 6, :],
+    ]
+    c = np.stack([s.sum(axis=1) for s in sides], axis=1)
+    w = np.clip(np.nan_to_num(weights / weights[0]), 0, 1 << 12)
+    return np.rint(c * w[:, None] * (1 << 20)).astype(np.int64)
 
 
-class _Models:
-    """The adaptive models of the four passes, shared by all slices of a stream."""
+@numba.njit(cache=True, nogil=True)
+def _value2(prefix, sign, level, i, j, k, p):
+    """Twice the count of coefficient k known at instant T/2^p, in units of plane p: the
+    midpoint ``(2*prefix + 1) * 2^(level - p)`` of its cell."""
+    u = prefix[i, j, k]
+    if u == 0:
+        return np.int64(0)
+    return np.int64(sign[i, j, k]) * ((2 * np.int64(u) + 1) << (level[i, j, k] - p))
 
-    def __init__(self):
-        self.growth = _AdaptiveModel(_EXTENT_CONTEXTS, 2)
-        self.extent = _AdaptiveModel(_EXTENT_CONTEXTS, _NCOEF + 1)
-        self.significance = _AdaptiveModel(_SIG_CONTEXTS, 2)
-        self.sign = _AdaptiveModel(_SIGN_CONTEXTS, 2)
-        self.refinement = _AdaptiveModel(_REFINE_CONTEXTS, 2)
-        self.dc = _AdaptiveModel(_DC_CONTEXTS, 2)
-        self.dc_sign = _AdaptiveModel(_DC_SIGN_CONTEXTS, 2)
+
+@numba.njit(cache=True, nogil=True)
+def _side_sums(prefix, sign, level, edges, p, sides):
+    """Every block's AC boundary sums ``sum_k value_k * E[k, side]``."""
+    by, bx = prefix.shape[:2]
+    for i in range(by):
+        for j in range(bx):
+            for s in range(4):
+                sides[i, j, s] = 0
+            for k in range(1, _NCOEF):
+                v = _value2(prefix, sign, level, i, j, k, p)
+                if v != 0:
+                    for s in range(4):
+                        sides[i, j, s] += v * edges[k, s]
+
+
+@numba.njit(cache=True, nogil=True)
+def _room(st, buf, enc):
+    """Whether the encoder's buffer has room for a block's worst case."""
+    return not enc or st[POS] + st[PENDING] + 1024 <= buf.size
+
+
+@numba.njit(cache=True, nogil=True)
+def _dc_pass(
+    prefix, sign, level, sides, edge_dc, p, phase, chroma, models, st, buf, truth, enc, start
+):
+    """Bit p of the DC counts of the blocks with ``(i + j) % 2 == phase``, from block index
+    ``start``. Returns the number of blocks (done), the index to resume from (buffer full)
+    or -1 (stream cut)."""
+    by, bx = prefix.shape[:2]
+    for b in range(start, by * bx):
+        i, j = divmod(b, bx)
+        if (i + j) % 2 != phase:
+            continue
+        if not _room(st, buf, enc):
+            return b
+        q = np.int64(0)
+        cnt = 0
+        for di, dj, mine, theirs in (
+            (0, -1, _LEFT, _RIGHT),
+            (0, 1, _RIGHT, _LEFT),
+            (-1, 0, _TOP, _BOTTOM),
+            (1, 0, _BOTTOM, _TOP),
+        ):
+            y, x = i + di, j + dj
+            if 0 <= y < by and 0 <= x < bx:
+                dc = _value2(prefix, sign, level, y, x, 0, p) * edge_dc
+                q += sides[y, x, theirs] + dc - sides[i, j, mine]
+                cnt += 1
+        unit = np.int64(max(cnt, 1)) << _PRED_SHIFT
+        u = np.int64(prefix[i, j, 0])
+        if u == 0:
+            x4 = 4 * abs(q) - 4 * unit
+            splits = _DC_SIG_SPLITS
+        else:
+            x4 = 4 * sign[i, j, 0] * q - 4 * (2 * u + 1) * unit
+            splits = _DC_REF_SPLITS
+        cls = 0
+        for s in splits:
+            cls += s * unit < x4
+        ctx = _DC + ((min(u, 2) * 8 + cls) * 2 + phase) * 2 + chroma
+        bit = code_bit(st, buf, models, ctx, (abs(truth[i, j, 0]) >> p) & 1 if enc else 0, enc)
+        if bit < 0:
+            return -1
+        if u == 0 and bit:
+            side = (-unit < 4 * q) + (unit < 4 * q)
+            ctx = _DC_SIGN + (side * 2 + phase) * 2 + chroma
+            negative = code_bit(st, buf, models, ctx, truth[i, j, 0] < 0 if enc else 0, enc)
+            if negative < 0:
+                return -1
+            sign[i, j, 0] = -1 if negative else 1
+        prefix[i, j, 0] = 2 * u + bit
+        level[i, j, 0] = p
+    return by * bx
+
+
+@numba.njit(cache=True, nogil=True)
+def _extents(prefix, eob):
+    """Every block's ``eob``: 1 + the last AC zigzag index with a non-zero count (0: none)."""
+    by, bx = prefix.shape[:2]
+    for i in range(by):
+        for j in range(bx):
+            e = 0
+            for k in range(_NCOEF - 1, 0, -1):
+                if prefix[i, j, k] > 0:
+                    e = k + 1
+                    break
+            eob[i, j] = e
+
+
+@numba.njit(cache=True, nogil=True)
+def _neighbour_extent(eob, i, j):
+    """Mean ``eob`` of the (up to 4) neighbouring blocks, rounded half up."""
+    by, bx = eob.shape
+    total = 0
+    cnt = 0
+    for y, x in ((i - 1, j), (i + 1, j), (i, j - 1), (i, j + 1)):
+        if 0 <= y < by and 0 <= x < bx:
+            total += eob[y, x]
+            cnt += 1
+    return (2 * total + cnt) // (2 * cnt) if cnt else 0
+
+
+@numba.njit(cache=True, nogil=True)
+def _significance_pass(prefix, sign, level, eob, p, chroma, models, st, buf, truth, enc, start):
+    """Extent growth, then significance and sign of the silent AC coefficients before the
+    (new) ``eob``, block by block from index ``start`` (returns as :func:`_dc_pass`)."""
+    by, bx = prefix.shape[:2]
+    for b in range(start, by * bx):
+        i, j = divmod(b, bx)
+        if not _room(st, buf, enc):
+            return b
+        old = eob[i, j]
+        near = _BITLEN[_neighbour_extent(eob, i, j)]
+        target = 0
+        if enc:
+            for k in range(_NCOEF - 1, 0, -1):
+                if (abs(truth[i, j, k]) >> p) > 0:
+                    target = k + 1
+                    break
+        ctx = _GROWTH + (_BITLEN[old] * 7 + near) * 2 + chroma
+        grows = code_bit(st, buf, models, ctx, target > old, enc)
+        if grows < 0:
+            return -1
+        new = old
+        if grows:
+            lowest = max(old, 1)  # new - 1 >= lowest
+            node = 1
+            a = 0
+            base = _EXTENT + (_BITLEN[old] * 2 + chroma) * 64
+            for bit_pos in range(5, -1, -1):
+                mid = a + (1 << bit_pos)
+                if mid <= lowest:
+                    bit = 1
+                else:
+                    bit = code_bit(st, buf, models, base + node, (target - 1) >= mid, enc)
+                    if bit < 0:
+                        return -1
+                node = 2 * node + bit
+                if bit:
+                    a = mid
+            new = a + 1
+        for k in range(new, _NCOEF):
+            if prefix[i, j, k] == 0:
+                level[i, j, k] = p
+        eob[i, j] = new
+        for k in range(1, new):
+            if prefix[i, j, k] > 0 and level[i, j, k] > p:
+                continue  # significant before this slice: refined later
+            if k == new - 1 and new > old:
+                fires = 1  # the new eob's coefficient fires by definition
+            else:
+                n_in = 0
+                for n in range(4):
+                    f = _FREQ_NBRS[k, n]
+                    if f < _NCOEF and prefix[i, j, f] > 0:
+                        n_in += 1
+                n_sp = 0
+                for y, x in ((i - 1, j), (i + 1, j), (i, j - 1), (i, j + 1)):
+                    if 0 <= y < by and 0 <= x < bx and prefix[y, x, k] > 0:
+                        n_sp += 1
+                dist = _EOB_DIST[new - 1 - k]
+                ctx = (
+                    _SIG
+                    + ((((_BAND[k] - 1) * 3 + min(n_in, 2)) * 3 + min(n_sp, 2)) * 3 + dist) * 2
+                    + chroma
+                )
+                fires = code_bit(
+                    st, buf, models, ctx, (abs(truth[i, j, k]) >> p) > 0 if enc else 0, enc
+                )
+                if fires < 0:
+                    return -1
+            if fires:
+                negative = code_bit(st, buf, models, -1, truth[i, j, k] < 0 if enc else 0, enc)
+                if negative < 0:
+                    return -1
+                sign[i, j, k] = -1 if negative else 1
+                prefix[i, j, k] = 1
+            level[i, j, k] = p
+    return by * bx
+
+
+@numba.njit(cache=True, nogil=True)
+def _refinement_pass(prefix, level, eob, p, chroma, models, st, buf, truth, enc, start):
+    """Bit p of the AC counts non-zero before this slice, from block index ``start``."""
+    by, bx = prefix.shape[:2]
+    for b in range(start, by * bx):
+        i, j = divmod(b, bx)
+        if not _room(st, buf, enc):
+            return b
+        for k in range(1, eob[i, j]):
+            u = prefix[i, j, k]
+            if u == 0 or level[i, j, k] == p:
+                continue
+            ctx = _REFINE + (_COARSE_BAND[k] * 2 + (u == 1)) * 2 + chroma
+            bit = code_bit(st, buf, models, ctx, (abs(truth[i, j, k]) >> p) & 1 if enc else 0, enc)
+            if bit < 0:
+                return -1
+            prefix[i, j, k] = 2 * u + bit
+            level[i, j, k] = p
+    return by * bx
 
 
 @dataclass(frozen=True)
@@ -178,10 +350,10 @@ class Layout:
 class PlaneState:
     """What is known of one colour plane's counts: ``|N| >> level`` and the sign.
 
-    ``prefix`` and ``sign`` have shape ``(blocks_y, blocks_x, 64)`` (zigzag order); ``level``
-    is the bit-plane each prefix refers to (an array of the same shape, since a decoder that
-    stops inside a slice knows some counts one bit better than others): the count of each
-    neuron at the instant ``T / 2**level`` is ``sign * prefix``.
+    ``prefix`` (int32) and ``sign`` (int8) have shape ``(blocks_y, blocks_x, 64)`` (zigzag
+    order); ``level`` (int8) is the bit-plane each prefix refers to (an array of the same
+    shape, since a decoder that stops inside a slice knows some counts one bit better than
+    others): the count of each neuron at the instant ``T / 2**level`` is ``sign * prefix``.
     """
 
     prefix: np.ndarray
@@ -193,221 +365,16 @@ class PlaneState:
     @classmethod
     def empty(cls, layout: Layout, level: int) -> PlaneState:
         shape = (*layout.blocks, _NCOEF)
-        weights = np.asarray(layout.weights, dtype=np.float64)
         return cls(
-            np.zeros(shape, np.int64),
+            np.zeros(shape, np.int32),
             np.zeros(shape, np.int8),
             np.full(shape, level, np.int8),
             layout.chroma,
-            weights / weights[0],
+            np.asarray(layout.weights, dtype=np.float64),
         )
 
     def counts(self) -> np.ndarray:
-        return self.sign * self.prefix
-
-
-def _neighbour_mean(a: np.ndarray) -> np.ndarray:
-    """Mean over the 4 neighbouring blocks of a (blocks_y, blocks_x, ...) array (edges kept)."""
-    pad = [(1, 1), (1, 1)] + [(0, 0)] * (a.ndim - 2)
-    e = np.pad(a.astype(np.float64), pad, mode="edge")
-    return (e[:-2, 1:-1] + e[2:, 1:-1] + e[1:-1, :-2] + e[1:-1, 2:]) / 4
-
-
-def _neighbour_count(sig: np.ndarray) -> np.ndarray:
-    """How many of the 4 neighbouring blocks have the same coefficient significant (0-pad)."""
-    e = np.pad(sig, [(1, 1), (1, 1), (0, 0)]).astype(np.int8)
-    return e[:-2, 1:-1] + e[2:, 1:-1] + e[1:-1, :-2] + e[1:-1, 2:]
-
-
-class _PlaneContexts:
-    """Per bit-plane features of one colour plane, from what the decoder knows before it."""
-
-    def __init__(self, prefix: np.ndarray, sign: np.ndarray, chroma: bool):
-        self.prefix, self.sign, self.chroma = prefix, sign, int(chroma)
-        self.sig = prefix > 0
-        self.eob = (self.sig * _AC * (_IDX + 1)).max(axis=-1)
-
-    def _extent_context(self) -> np.ndarray:
-        near = _BITLEN[np.rint(_neighbour_mean(self.eob)).astype(np.int64)]
-        return (_BITLEN[self.eob] * 7 + near) * 2 + self.chroma
-
-    def growth(self) -> np.ndarray:
-        """Contexts of the per-block "eob grows" bits."""
-        return self._extent_context().ravel()
-
-    def new_extent(self, grows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Contexts of the new eob of the growing blocks, and the values it may take."""
-        allowed = np.arange(_NCOEF + 1) > np.maximum(self.eob[grows], 1).reshape(-1, 1)
-        return self._extent_context()[grows], allowed
-
-    def significance_positions(self, eob_now: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Masks of the coefficients coded in the significance pass and of the forced ones."""
-        before = _AC & (_IDX < eob_now[..., None])
-        forced = (_IDX == eob_now[..., None] - 1) & (eob_now > self.eob)[..., None]
-        return before & ~self.sig & ~forced, forced
-
-    def significance(self, coded: np.ndarray, eob_now: np.ndarray) -> np.ndarray:
-        where = np.nonzero(coded)
-        idx = where[2]
-        sigpad = np.concatenate([self.sig, np.zeros((*self.sig.shape[:2], 1), bool)], axis=-1)
-        blocks = sigpad[where[0], where[1]]
-        n_in = np.minimum(np.take_along_axis(blocks, _FREQ_NBRS[idx], axis=1).sum(axis=1), 2)
-        n_sp = np.minimum(_neighbour_count(self.sig)[where], 2)
-        dist = _EOB_DIST[eob_now[where[0], where[1]] - 1 - idx]
-        return (((_BAND[idx] * 3 + n_in) * 3 + n_sp) * 3 + dist) * 2 + self.chroma
-
-    def sign_contexts(self, newly: np.ndarray) -> np.ndarray:
-        return np.full(int(newly.sum()), self.chroma, dtype=np.int64)
-
-    def refinement(self) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
-        where = np.nonzero(self.sig & _AC)
-        first = (self.prefix[where] == 1).astype(np.int64)
-        return where, (_COARSE_BAND[where[2]] * 2 + first) * 2 + self.chroma
-
-
-def _edge_basis() -> np.ndarray:
-    """(64, 8, 8) map from zigzag DCT coefficients to 8 boundary lines of the block's pixels:
-    columns 0, 1, 7, 6 and rows 0, 1, 7, 6 (orthonormal DCT-II basis)."""
-    n = np.arange(8)
-    basis = np.sqrt(np.where(n == 0, 1.0, 2.0) / 8)[:, None] * np.cos(
-        np.pi * (2 * n[None, :] + 1) * n[:, None] / 16
-    )  # basis[u, i]
-    u, v = np.divmod(ZIGZAG, 8)
-    pixels = basis[u][:, :, None] * basis[v][:, None, :]  # (64, 8 rows, 8 cols)
-    lines = [pixels[:, :, j] for j in (0, 1, 7, 6)] + [pixels[:, i, :] for i in (0, 1, 7, 6)]
-    return np.stack(lines, axis=1)
-
-
-_EDGES = _edge_basis()
-_L0, _L1, _R0, _R1, _T0, _T1, _B0, _B1 = range(8)
-
-
-def _values(st: PlaneState, p: int, band: slice = slice(None)) -> np.ndarray:
-    """The known counts of ``band`` at the midpoints of their cells, in count units of plane
-    p, scaled by the relative band steps ``st.weights``."""
-    prefix, level = st.prefix[..., band], st.level[..., band]
-    scale = np.ldexp(1.0, level.astype(np.int64) - p)
-    values = np.where(prefix > 0, st.sign[..., band] * (prefix + 0.5) * scale, 0.0)
-    return values * st.weights[band]
-
-
-def _ac_edges(st: PlaneState, p: int) -> np.ndarray:
-    """The boundary lines (blocks_y, blocks_x, 8, 8) of every block's AC part."""
-    ac = _values(st, p)
-    ac[..., 0] = 0.0
-    by, bx = ac.shape[:2]
-    return (ac.reshape(-1, _NCOEF) @ _EDGES.reshape(_NCOEF, -1)).reshape(by, bx, 8, 8)
-
-
-def _dc_prediction(lines: np.ndarray, dc: np.ndarray) -> np.ndarray:
-    """DC of every block predicted from its neighbours (units of the DC counts).
-
-    Each neighbour predicts the DC that continues its boundary pixels (AC ``lines`` plus its
-    own ``dc``/8) into the block with the mean of both sides' gradients (Lepton-style boundary
-    matching); the prediction is the mean over the neighbours present.
-    """
-    full = lines + dc[..., None, None] / 8
-
-    def continuation(a_edge, a_inner, b_edge, b_inner):
-        return 8 * (a_edge + 0.5 * ((a_edge - a_inner) + (b_inner - b_edge)) - b_edge).mean(-1)
-
-    total = np.zeros(dc.shape)
-    count = np.zeros(dc.shape)
-    pairs = (
-        ((slice(None), slice(1, None)), (slice(None), slice(None, -1)), _L0, _L1, _R0, _R1),
-        ((slice(None), slice(None, -1)), (slice(None), slice(1, None)), _R0, _R1, _L0, _L1),
-        ((slice(1, None), slice(None)), (slice(None, -1), slice(None)), _T0, _T1, _B0, _B1),
-        ((slice(None, -1), slice(None)), (slice(1, None), slice(None)), _B0, _B1, _T0, _T1),
-    )
-    for mine, theirs, b0, b1, a0, a1 in pairs:
-        b, a = lines[mine], full[theirs]
-        total[mine] += continuation(a[..., a0, :], a[..., a1, :], b[..., b0, :], b[..., b1, :])
-        count[mine] += 1
-    return np.where(count > 0, total / np.maximum(count, 1), 0.0)
-
-
-def _code_dc(io, models: _Models, states: list[PlaneState], p: int, mags=None, signs=None):
-    """Bit p of every DC count, in two checkerboard halves: the second half is predicted from
-    its four neighbours of the first, already at instant T/2^p (bit-plane DC prediction)."""
-    edges = [_ac_edges(st, p) for st in states]
-    for phase in (0, 1):
-        ctx_all, truth, where_all = [], [], []
-        for c, st in enumerate(states):
-            by, bx = st.prefix.shape[:2]
-            mine = (np.add.outer(np.arange(by), np.arange(bx)) % 2) == phase
-            dc = _values(st, p, slice(0, 1))[..., 0]
-            pred = _dc_prediction(edges[c], dc)[mine]
-            u = st.prefix[..., 0][mine]
-            own_sign = st.sign[..., 0][mine]
-            sig_d = np.abs(pred) - 1.0
-            ref_d = pred * own_sign - (2 * u + 1)
-            state = np.minimum(u, 2)
-            cls = np.where(
-                u == 0,
-                np.searchsorted(_DC_SIG_SPLITS, sig_d),
-                np.searchsorted(_DC_REF_SPLITS, ref_d),
-            )
-            ctx_all.append(((state * 8 + cls) * 2 + phase) * 2 + st.chroma)
-            where_all.append((mine, pred))
-            if mags is not None:
-                truth.append((mags[c][..., 0][mine] >> p) & 1)
-        bits = io.code(models.dc, _concat(ctx_all), None if mags is None else _concat(truth))
-        sizes = [x.size for x in ctx_all]
-        newly_all, sign_ctx, sign_truth = [], [], []
-        for c, (st, (mine, pred), b) in enumerate(zip(states, where_all, _split(bits, sizes))):
-            u = st.prefix[..., 0][mine]
-            newly = (u == 0) & (b == 1)
-            newly_all.append(newly)
-            side = np.searchsorted([-0.25, 0.25], pred[newly])
-            sign_ctx.append((side * 2 + phase) * 2 + st.chroma)
-            if signs is not None:
-                sign_truth.append(signs[c][..., 0][mine][newly] < 0)
-        negative = io.code(
-            models.dc_sign, _concat(sign_ctx), None if signs is None else _concat(sign_truth)
-        )
-        sizes = [int(n.sum()) for n in newly_all]
-        for st, (mine, _), b, newly, neg in zip(
-            states,
-            where_all,
-            _split(bits, [x.size for x in ctx_all]),
-            newly_all,
-            _split(negative, sizes),
-        ):
-            dc = st.prefix[..., 0]
-            dc[mine] = 2 * dc[mine] + b
-            dc_sign = st.sign[..., 0]
-            values = dc_sign[mine]
-            values[newly] = np.where(neg == 1, -1, 1)
-            dc_sign[mine] = values
-            st.level[..., 0][mine] = p
-
-
-def _write_varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _read_varint(data: bytes, pos: int) -> tuple[int, int] | None:
-    """(value, next position), or None when the data ends inside the varint."""
-    value = shift = 0
-    while pos < len(data):
-        byte = data[pos]
-        value |= (byte & 0x7F) << shift
-        pos += 1
-        if not byte & 0x80:
-            return value, pos
-        shift += 7
-        if shift > 35:
-            raise CorruptStreamError("pass length out of range")
-    return None
-
-
-def _concat(parts: list[np.ndarray]) -> np.ndarray:
-    return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+        return self.sign.astype(np.int64) * self.prefix
 
 
 def number_of_planes(counts: list[np.ndarray]) -> int:
@@ -416,142 +383,74 @@ def number_of_planes(counts: list[np.ndarray]) -> int:
     return max(top.bit_length(), 1)
 
 
-class _Writer:
-    """Encoding side of a pass: codes the true symbols it is given and returns them."""
+class _Slice:
+    """One time slice being coded: the coder state and its byte buffer. The encoder's buffer
+    grows when a kernel stops for room; the decoder reads the slice's bytes."""
 
-    def __init__(self):
-        self.streams: list[bytes] = []
+    def __init__(self, enc: bool, data: bytes = b"", complete: bool = True, size: int = 0):
+        self.enc, self.st = enc, new_state()
+        if enc:
+            self.buf = np.empty(max(size, 4096), np.uint8)
+        else:
+            self.buf = np.frombuffer(data, np.uint8).copy()  # one kernel type for both sides
+            start_decoding(self.st, self.buf, complete)
+        self.cut = False
 
-    def begin(self) -> bool:
-        self.coder = constriction.stream.queue.RangeEncoder()
-        return True
-
-    def code(self, model: _AdaptiveModel, ctx, symbols, allowed=None) -> np.ndarray:
-        model.encode(self.coder, ctx, symbols, allowed)
-        return symbols
-
-    def end(self) -> None:
-        self.streams.append(self.coder.get_compressed().astype("<u4").tobytes())
+    def run(self, kernel, *args) -> bool:
+        """Run a pass kernel to its end; False once the stream is cut."""
+        done = args[0].shape[0] * args[0].shape[1]
+        start = 0
+        while not self.cut:
+            start = kernel(*args, self.st, self.buf, *self.truth, self.enc, start)
+            if start == done:
+                return True
+            if start < 0:
+                self.cut = True
+            else:
+                self.buf = np.concatenate([self.buf, np.empty_like(self.buf)])
+        return False
 
     def payload(self) -> bytes:
-        return b"".join(_write_varint(len(s)) + s for s in self.streams)
+        need = int(self.st[POS] + self.st[PENDING] + 16)
+        if need > self.buf.size:
+            self.buf = np.concatenate([self.buf, np.empty(need, np.uint8)])
+        return self.buf[: finish(self.st, self.buf)].tobytes()
 
 
-class _Reader:
-    """Decoding side of a pass: decodes the symbols from the pass streams present."""
-
-    def __init__(self, streams: list[bytes]):
-        self.streams = streams
-        self.index = 0
-
-    def begin(self) -> bool:
-        if self.index >= len(self.streams):
-            return False
-        words = np.frombuffer(self.streams[self.index], dtype="<u4").copy()
-        self.coder = constriction.stream.queue.RangeDecoder(words)
-        return True
-
-    def code(self, model: _AdaptiveModel, ctx, symbols, allowed=None) -> np.ndarray:
-        return model.decode(self.coder, ctx, allowed)
-
-    def end(self) -> None:
-        self.index += 1
+_NO_TRUTH = np.zeros((1, 1, 1), np.int64)
 
 
-def _split(values: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
-    return np.split(values, np.cumsum(sizes)[:-1]) if sizes else []
-
-
-def _code_plane(io, models: _Models, states: list[PlaneState], p: int, mags=None, signs=None):
-    """Code bit-plane ``p`` of every colour plane and update ``states`` to the instant T/2^p.
-
-    The same procedure runs on both sides: the writer is given the true count magnitudes
-    ``mags`` and ``signs`` and codes the symbols; the reader decodes them.
-    ``states`` then hold what a decoder knows, on both sides.
-    """
-    ctxs = [_PlaneContexts(st.prefix, st.sign, st.chroma) for st in states]
-    now = None if mags is None else [(m >> p) > 0 for m in mags]
-
-    # Pass 1, DC: bit p of every DC count, predicted from the neighbouring blocks.
-    if not io.begin():
-        return
-    _code_dc(io, models, states, p, mags, signs)
-    io.end()
-
-    # Pass 2, extent: does each block's eob grow, and to what?
-    if not io.begin():
-        return
-    grow_ctx = [c.growth() for c in ctxs]
-    truth = None if now is None else [(n * _AC * (_IDX + 1)).max(axis=-1) for n in now]
-    grows = io.code(
-        models.growth,
-        _concat(grow_ctx),
-        None if truth is None else _concat([(t > c.eob).ravel() for t, c in zip(truth, ctxs)]),
-    )
-    grows = [
-        g.reshape(c.eob.shape) == 1 for g, c in zip(_split(grows, [g.size for g in grow_ctx]), ctxs)
-    ]
-    new_ctx = [c.new_extent(g) for c, g in zip(ctxs, grows)]
-    new_eob = io.code(
-        models.extent,
-        _concat([n[0] for n in new_ctx]),
-        None if truth is None else _concat([t[g] for t, g in zip(truth, grows)]),
-        np.concatenate([n[1] for n in new_ctx]),
-    )
+def _code_slice(sl: _Slice, models, states: list[PlaneState], p: int, counts=None) -> None:
+    """Code bit-plane ``p`` of every colour plane and update ``states`` to the instant T/2^p
+    (as far as the stream reaches). The same procedure runs on both sides: the encoder is
+    given the true signed ``counts``; ``states`` then hold what a decoder knows."""
+    truths = counts if counts is not None else [_NO_TRUTH] * len(states)
+    edges = [_edge_weights(st.weights) for st in states]
+    sides = []
+    for st, e in zip(states, edges):
+        s = np.empty((*st.prefix.shape[:2], 4), np.int64)
+        _side_sums(st.prefix, st.sign, st.level, e, p, s)
+        sides.append(s)
+    for phase in (0, 1):
+        for st, s, e, truth in zip(states, sides, edges, truths):
+            sl.truth = (truth,)
+            args = (st.prefix, st.sign, st.level, s, e[0, 0], p, phase, int(st.chroma), models)
+            if not sl.run(_dc_pass, *args):
+                return
     eobs = []
-    for c, g, values in zip(ctxs, grows, _split(new_eob, [int(g.sum()) for g in grows])):
-        if np.any(values <= c.eob[g]):
-            raise CorruptStreamError("a block's extent shrank in time")
-        eob = c.eob.copy()
-        eob[g] = values
+    for st in states:
+        eob = np.empty(st.prefix.shape[:2], np.int64)
+        _extents(st.prefix, eob)
         eobs.append(eob)
-    for st, c, e in zip(states, ctxs, eobs):
-        silent = _AC & (_IDX >= e[..., None]) & ~c.sig
-        st.level[silent] = p
-    io.end()
-
-    # Pass 3, significance and sign of the silent coefficients before eob.
-    if not io.begin():
-        return
-    positions = [c.significance_positions(e) for c, e in zip(ctxs, eobs)]
-    sig_ctx = [c.significance(pos[0], e) for c, pos, e in zip(ctxs, positions, eobs)]
-    bits = io.code(
-        models.significance,
-        _concat(sig_ctx),
-        None if now is None else _concat([n[pos[0]] for n, pos in zip(now, positions)]),
-    )
-    newly_all = []
-    for (coded, forced), b in zip(positions, _split(bits, [c.size for c in sig_ctx])):
-        newly = forced.copy()
-        newly[coded] = b == 1
-        newly_all.append(newly)
-    sign_ctx = [c.sign_contexts(n) for c, n in zip(ctxs, newly_all)]
-    negative = io.code(
-        models.sign,
-        _concat(sign_ctx),
-        None if signs is None else _concat([s[n] < 0 for s, n in zip(signs, newly_all)]),
-    )
-    for st, c, newly, neg in zip(
-        states, ctxs, newly_all, _split(negative, [c.size for c in sign_ctx])
-    ):
-        st.sign[newly] = np.where(neg == 1, -1, 1)
-        st.prefix[newly] = 1
-        st.level[~c.sig & _AC] = p
-    io.end()
-
-    # Pass 4, refinement: bit p of the counts that were already non-zero.
-    if not io.begin():
-        return
-    refine = [c.refinement() for c in ctxs]
-    bits = io.code(
-        models.refinement,
-        _concat([r[1] for r in refine]),
-        None if mags is None else _concat([(m[r[0]] >> p) & 1 for m, r in zip(mags, refine)]),
-    )
-    for st, (where, _), b in zip(states, refine, _split(bits, [r[1].size for r in refine])):
-        st.prefix[where] = 2 * st.prefix[where] + b
-        st.level[where] = p
-    io.end()
+    for st, eob, truth in zip(states, eobs, truths):
+        sl.truth = (truth,)
+        args = (st.prefix, st.sign, st.level, eob, p, int(st.chroma), models)
+        if not sl.run(_significance_pass, *args):
+            return
+    for st, eob, truth in zip(states, eobs, truths):
+        sl.truth = (truth,)
+        if not sl.run(_refinement_pass, st.prefix, st.level, eob, p, int(st.chroma), models):
+            return
 
 
 def encode_slices(counts: list[np.ndarray], layouts: list[Layout], planes: int) -> list[bytes]:
@@ -559,61 +458,37 @@ def encode_slices(counts: list[np.ndarray], layouts: list[Layout], planes: int) 
 
     Returns ``planes`` slice payloads, the earliest instant (most significant bit) first.
     """
-    models = _Models()
-    mags = [np.abs(c) for c in counts]
-    signs = [np.sign(c) for c in counts]
+    models = new_models(_CONTEXTS)
+    counts = [np.ascontiguousarray(c, dtype=np.int64) for c in counts]
     states = [PlaneState.empty(layout, planes) for layout in layouts]
+    size = sum(c.size for c in counts) // 8
     slices = []
     for p in range(planes - 1, -1, -1):
-        writer = _Writer()
-        _code_plane(writer, models, states, p, mags, signs)
-        slices.append(writer.payload())
+        sl = _Slice(True, size=size)
+        _code_slice(sl, models, states, p, counts)
+        slices.append(sl.payload())
     return slices
-
-
-def _split_passes(payload: bytes, complete: bool) -> list[bytes]:
-    """The pass streams of a slice; of a partial slice, only those fully present."""
-    streams, pos = [], 0
-    while pos < len(payload):
-        head = _read_varint(payload, pos)
-        if head is None:
-            break
-        length, pos = head
-        if pos + length > len(payload):
-            if complete:
-                raise CorruptStreamError("a pass runs past the end of its time slice")
-            break
-        streams.append(payload[pos : pos + length])
-        pos += length
-    if complete and len(streams) != _PASSES:
-        raise CorruptStreamError(f"a time slice holds {len(streams)} passes, not {_PASSES}")
-    if any(len(s) % 4 for s in streams):
-        raise CorruptStreamError("a pass is not a whole number of 32-bit words")
-    return streams
 
 
 def _decode_into(
     states: list[PlaneState], planes: int, chunks: list[bytes], partial: bytes
 ) -> Iterator[int]:
     """Decode the slices present into ``states``, yielding the index of each slice done."""
-    models = _Models()
+    models = new_models(_CONTEXTS)
     payloads = [(c, True) for c in chunks[:planes]] + ([(partial, False)] if partial else [])
-    for s, (payload, complete) in enumerate(payloads):
-        reader = _Reader(_split_passes(payload, complete))
-        try:
-            _code_plane(reader, models, states, planes - 1 - s)
-        except CorruptStreamError:
-            raise
-        except Exception as err:  # constriction rejects some malformed streams itself
-            raise CorruptStreamError(f"time slice {s} does not decode: {err}") from err
+    for s, (payload, complete) in enumerate(payloads[:planes]):
+        sl = _Slice(False, payload, complete)
+        _code_slice(sl, models, states, planes - 1 - s)
         yield s
+        if sl.cut:
+            return
 
 
 def iter_decode_slices(
     layouts: list[Layout], planes: int, chunks: list[bytes], partial: bytes = b""
 ) -> Iterator[list[PlaneState]]:
-    """Decode the time slices present one by one (the last maybe partial, using the passes
-    it holds in full), yielding the states after each: one :class:`PlaneState` per colour
+    """Decode the time slices present one by one (the last maybe partial, decoded as far as
+    its bytes reach), yielding the states after each: one :class:`PlaneState` per colour
     plane, each count known at the latest instant reached for it (updated in place)."""
     states = [PlaneState.empty(layout, planes) for layout in layouts]
     for _ in _decode_into(states, planes, chunks, partial):

@@ -1,0 +1,153 @@
+"""A binary range coder with adaptive bit models, compiled with numba.
+
+The coder is LZMA's (carry propagation through a cached byte, 32-bit range renormalized
+below ``2^24``): a bit with probability ``P(1) = p/2^16`` splits the range at
+``bound = (range >> 16) * (2^16 - p)``, 0 below, 1 above. The output drops LZMA's leading
+byte (always 0) and trailing zero bytes, which the decoder supplies itself.
+
+A stream cut anywhere decodes exactly up to where its bytes reach: the decoder stops before
+the first bit whose decision would need a byte that is missing (``decode_bit`` returns -1),
+so every bit it did return equals the one of the whole stream.
+
+Each context of a model is a probability ``p`` and a count ``n`` of the bits it has seen;
+after a bit ``b`` the probability moves to ``p + (2^16*b - p)/(n + 2)`` (the Laplace
+estimate while ``n`` is small, an exponential forgetting of time constant ``_WINDOW`` bits
+later), kept within ``[_P_MIN, 2^16 - _P_MIN]``. All arithmetic is integer: encoder and
+decoder agree bit for bit on every machine.
+
+Coder state is one int64 array (``new_state``) so that a compiled pass can stop (for a full
+output buffer, or a cut input) and another resume where it left off.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+__all__ = [
+    "code_bit",
+    "finish",
+    "new_models",
+    "new_state",
+    "start_decoding",
+]
+
+_TOP = 1 << 24
+_P_BITS = 16
+_P_ONE = 1 << _P_BITS
+_P_MIN = 16  # probabilities stay within [1/4096, 1 - 1/4096]
+_WINDOW = 255
+_RECIPROCAL = np.array([(_P_ONE + (n + 2) // 2) // (n + 2) for n in range(_WINDOW + 1)], np.int64)
+
+# Fields of the coder state.
+LOW, RANGE, CACHE, PENDING, POS, CODE, CUT, FIRST, END = range(9)
+_FIELDS = 9
+
+
+def new_state() -> np.ndarray:
+    """A fresh coder state (for either side)."""
+    st = np.zeros(_FIELDS, np.int64)
+    st[RANGE] = 0xFFFFFFFF
+    st[PENDING] = 1
+    st[FIRST] = 1
+    return st
+
+
+def new_models(contexts: int) -> np.ndarray:
+    """``contexts`` bit models at probability 1/2 with no bits seen: rows ``(p, n)``."""
+    models = np.zeros((contexts, 2), np.int64)
+    models[:, 0] = _P_ONE // 2
+    return models
+
+
+@numba.njit(cache=True, nogil=True)
+def code_bit(st, buf, models, ctx, bit, enc):
+    """Code one bit with context ``ctx`` of ``models`` (``ctx < 0``: probability 1/2, no
+    model): write ``bit`` into ``buf`` (encoder) or read it from ``buf`` (decoder; -1 once the
+    stream's bytes run out), then adapt the context. The encoder's ``buf`` needs
+    ``st[PENDING] + 8`` bytes free past ``st[POS]``.
+
+    A leaf function on purpose: numba counts references to the arrays passed to a function
+    that calls another, which costs more than the coding itself.
+    """
+    p = models[ctx, 0] if ctx >= 0 else _P_ONE // 2
+    bound = (st[RANGE] >> _P_BITS) * (_P_ONE - p)
+    if enc:
+        if bit:
+            st[LOW] += bound
+            st[RANGE] -= bound
+        else:
+            st[RANGE] = bound
+        while st[RANGE] < _TOP:  # shift a byte of LOW out, through the carry cache
+            st[RANGE] <<= 8
+            low = st[LOW]
+            if low < 0xFF000000 or low >= (1 << 32):
+                byte = st[CACHE] + (low >> 32)
+                for _ in range(st[PENDING]):
+                    if st[FIRST]:
+                        st[FIRST] = 0  # LZMA's leading byte, always 0
+                    else:
+                        buf[st[POS]] = byte & 0xFF
+                        st[POS] += 1
+                    byte = 0xFF + (low >> 32)
+                st[PENDING] = 0
+                st[CACHE] = (low >> 24) & 0xFF
+            st[PENDING] += 1
+            st[LOW] = (low & 0x00FFFFFF) << 8
+    else:
+        if st[CUT]:
+            return -1
+        if st[CODE] < bound:
+            st[RANGE] = bound
+            bit = 0
+        else:
+            st[CODE] -= bound
+            st[RANGE] -= bound
+            bit = 1
+        while st[RANGE] < _TOP:  # shift the next byte in
+            st[RANGE] <<= 8
+            pos = st[POS]
+            st[POS] = pos + 1
+            byte = 0
+            if pos < buf.size:
+                byte = buf[pos]
+            elif pos >= st[END]:
+                st[CUT] = 1  # the stream is cut here: this byte never arrived
+            st[CODE] = ((st[CODE] << 8) | byte) & 0xFFFFFFFF
+    if ctx >= 0:
+        n = models[ctx, 1]
+        if bit:
+            p += ((_P_ONE - p) * _RECIPROCAL[n]) >> _P_BITS
+        else:
+            p -= (p * _RECIPROCAL[n]) >> _P_BITS
+        models[ctx, 0] = min(max(p, _P_MIN), _P_ONE - _P_MIN)
+        if n < _WINDOW:
+            models[ctx, 1] = n + 1
+    return bit
+
+
+@numba.njit(cache=True, nogil=True)
+def finish(st, buf):
+    """Flush the encoder; returns the stream's length in ``buf`` (trailing zeros dropped).
+
+    Coding 48 zero bits at probability 1/2 leaves LOW as it is and shifts all of it out (5
+    bytes or more, LZMA's flush), followed by zeros; ``buf`` needs ``st[PENDING] + 16`` bytes
+    free past ``st[POS]``.
+    """
+    for _ in range(48):
+        code_bit(st, buf, np.empty((0, 2), np.int64), -1, 0, True)
+    n = st[POS]
+    while n > 0 and buf[n - 1] == 0:
+        n -= 1
+    return n
+
+
+@numba.njit(cache=True, nogil=True)
+def start_decoding(st, data, complete):
+    """Prime the decoder on ``data``: a ``complete`` stream reads zeros past its end (the
+    encoder dropped them), a cut one stops there."""
+    st[END] = (1 << 62) if complete else data.size
+    for pos in range(4):
+        st[CODE] = (st[CODE] << 8) | (data[pos] if pos < data.size else 0)
+    st[POS] = 4
+    st[CUT] = data.size < 4 and not complete
