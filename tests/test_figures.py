@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -134,10 +136,13 @@ def test_write_all_writes_every_figure(tmp_path):
         "fig4_step_lengths_vs_T",
         "prop1_step_decay",
         "fig5_pixel_nq",
+        "fig6_entropy_vs_bytes",
     }
     for path in paths:
         assert path.parent == tmp_path / "figs" and path.stat().st_size > 0
         if path.suffix == ".png":
             assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        elif path.suffix == ".json":
+            assert json.loads(path.read_text())["names"] == list(SAMPLES)
         else:
             assert path.suffix == ".csv" and _read_csv(path).shape[0] >= 4

@@ -1,9 +1,11 @@
-"""The seed paper's figures, recomputed from the closed-form LIF neuron and its quantizer.
+"""The seed paper's figures, recomputed: Figs. 2-5 from the closed-form LIF neuron and its
+quantizer, Fig. 6 (rate-distortion against JPEG) from the codec itself.
 
 Every figure function writes a PNG and the CSV of the plotted data into ``out_dir`` and returns
-their paths. Time is in milliseconds (ms) throughout, so ``tau = R*C`` is in ms. The quantizer's
-decision thresholds at window ``T`` are ``I_k = theta/(R*(1 - exp(-T/(k*tau))))`` and its step
-lengths are ``l_k = I_{k+1} - I_k``; they tend to ``C*theta/T`` as ``k`` grows.
+their paths (Fig. 6 also a JSON of every image's numbers). Time is in milliseconds (ms)
+throughout, so ``tau = R*C`` is in ms. The quantizer's decision thresholds at window ``T`` are
+``I_k = theta/(R*(1 - exp(-T/(k*tau))))`` and its step lengths are ``l_k = I_{k+1} - I_k``;
+they tend to ``C*theta/T`` as ``k`` grows.
 
 The plots use matplotlib's object-oriented API (:class:`matplotlib.figure.Figure`, rendered by
 Agg): no pyplot state and no display.
@@ -13,6 +15,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
@@ -21,21 +26,29 @@ import numpy as np
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 from PIL import Image
+from scipy.fft import dctn
 
+from .bench.codecs import JPEG
+from .codec import decode, encode, spike_counts
 from .errors import SpikeCodecError
-from .metrics import psnr
+from .metrics import bpp, psnr, ssim
 from .neuron import LIF
 from .quantizer import NeuroQuantizer
 
 __all__ = [
     "FIG5_SETTINGS",
+    "FIG6_COLUMNS",
+    "FIG6_QUALITIES",
     "SAMPLES",
+    "Fig6Files",
     "FigureFiles",
     "fig2",
     "fig3",
     "fig4",
     "fig5",
     "fig5_table",
+    "fig6",
+    "fig6_table",
     "load_sample",
     "proposition1",
     "write_all",
@@ -49,12 +62,36 @@ FIG5_SETTINGS = ((500.0, 50.0), (500.0, 150.0), (4000.0, 50.0), (4000.0, 150.0))
 
 _FIG5_R, _FIG5_C = 1e3, 1.0
 
+FIG6_QUALITIES = (5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
+"""The quality settings of Fig. 6 (libjpeg's 1..100 scale), for spikecodec and JPEG alike."""
+
+FIG6_COLUMNS = (
+    "quality",
+    "spk_entropy_bpp",
+    "spk_file_bpp",
+    "spk_psnr",
+    "spk_ssim",
+    "jpeg_entropy_bpp",
+    "jpeg_file_bpp",
+    "jpeg_psnr",
+    "jpeg_ssim",
+)
+"""The numbers of one Fig. 6 row (one image or the mean over images, one quality)."""
+
 
 class FigureFiles(NamedTuple):
     """The two files a figure function writes: the plot and the data behind it."""
 
     png: Path
     csv: Path
+
+
+class Fig6Files(NamedTuple):
+    """The files Fig. 6 writes: the plot, its data (the means) and every image's numbers."""
+
+    png: Path
+    csv: Path
+    json: Path
 
 
 def _write_csv(path: Path, header: list[str], rows: ArrayLike) -> None:
@@ -349,6 +386,147 @@ def fig5(out_dir: str | Path, image: ArrayLike) -> FigureFiles:
     return paths
 
 
+def _pooled_entropy_bpp(values: np.ndarray, pixels: int) -> float:
+    """The seed's rate: zeroth-order entropy of all the values pooled, in bits per pixel."""
+    return _entropy_bpp(values) * values.size / pixels
+
+
+def _jpeg_coefficients(gray: np.ndarray, data: bytes) -> np.ndarray:
+    """The quantized 8x8 DCT coefficients of a grayscale JPEG file of ``gray``, recomputed.
+
+    A float DCT of the level-shifted, edge-padded blocks divided by the file's quantization
+    table and rounded: libjpeg's integer DCT rounds a few of them one step differently (under
+    1 % in a check on six corpus images, most at high qualities).
+    """
+    with Image.open(io.BytesIO(data)) as im:
+        table = np.asarray(im.quantization[0], dtype=np.float64).reshape(8, 8)
+    h, w = gray.shape
+    padded = np.pad(gray - 128.0, ((0, -h % 8), (0, -w % 8)), mode="edge")
+    blocks = padded.reshape(padded.shape[0] // 8, 8, padded.shape[1] // 8, 8).swapaxes(1, 2)
+    return np.rint(dctn(blocks, axes=(2, 3), norm="ortho") / table)
+
+
+def fig6_table(
+    image: ArrayLike, qualities: Sequence[int] = FIG6_QUALITIES
+) -> list[dict[str, float]]:
+    """Fig. 6's numbers for one image (luma): spikecodec and JPEG at each quality.
+
+    spikecodec (``encode(image, quality=q)``, every other parameter at its default) has two
+    rates: ``spk_entropy_bpp``, the seed's, the zeroth-order entropy of all the signed spike
+    counts of :func:`~spikecodec.spike_counts` pooled in one histogram, times the number of
+    counts, per pixel; and ``spk_file_bpp``, the real file, ``8*len(encode(...))/pixels``.
+    JPEG (libjpeg-turbo through Pillow, ``optimize=True``) likewise: ``jpeg_file_bpp`` from
+    the file and ``jpeg_entropy_bpp`` from its quantized DCT coefficients
+    (:func:`_jpeg_coefficients`). PSNR (dB, peak 255) and SSIM are of the decoded files.
+
+    Returns
+    -------
+    list of dict
+        One row per quality, keyed by :data:`FIG6_COLUMNS`.
+    """
+    gray = _gray(image)
+    pixels = gray.size
+    jpeg = JPEG()
+    rows = []
+    for q in qualities:
+        counts = np.concatenate([c.ravel() for c in spike_counts(gray, quality=q)[1]])
+        spk = encode(gray, quality=q)
+        spk_image = decode(spk)
+        jpg = jpeg.encode(gray, q)
+        jpg_image = jpeg.decode(jpg)
+        values = (
+            q,
+            _pooled_entropy_bpp(counts, pixels),
+            bpp(len(spk), gray.shape),
+            psnr(gray, spk_image),
+            ssim(gray, spk_image),
+            _pooled_entropy_bpp(_jpeg_coefficients(gray, jpg), pixels),
+            bpp(len(jpg), gray.shape),
+            psnr(gray, jpg_image),
+            ssim(gray, jpg_image),
+        )
+        rows.append(dict(zip(FIG6_COLUMNS, values, strict=True)))
+    return rows
+
+
+def fig6(
+    out_dir: str | Path,
+    images: Iterable[ArrayLike],
+    *,
+    names: Sequence[str] | None = None,
+    qualities: Sequence[int] = FIG6_QUALITIES,
+    mapper: Callable = map,
+    stem: str = "fig6_entropy_vs_bytes",
+) -> Fig6Files:
+    """Fig. 6: mean PSNR and SSIM against mean bpp, spikecodec and JPEG, two rates each.
+
+    Every image's :func:`fig6_table` is computed (``mapper(function, images)``: pass a process
+    pool's ``imap`` to spread them), then averaged per quality over the images: mean bpp, mean
+    PSNR and mean SSIM. Solid lines are real file bytes, dashed lines the zeroth-order entropy
+    estimate (the seed's rate); ``spk_entropy/file`` is the ratio of spikecodec's mean rates.
+
+    Parameters
+    ----------
+    images : iterable of array_like of uint8
+        Grayscale or RGB images (RGB reduced to luma).
+    names : sequence of str, optional
+        The images' names, stored in the JSON.
+
+    Returns
+    -------
+    Fig6Files
+        ``<stem>.png``, ``<stem>.csv`` (the means: :data:`FIG6_COLUMNS` and ``spk_entropy/file``)
+        and ``<stem>.json`` (settings, means and every image's rows).
+    """
+    paths = _out(out_dir, stem)
+    paths = Fig6Files(*paths, paths.csv.with_suffix(".json"))
+    tables = list(mapper(partial(fig6_table, qualities=qualities), images))
+    if not tables:
+        raise SpikeCodecError("Fig. 6 needs at least one image")
+    mean = {
+        key: np.mean([[row[key] for row in table] for table in tables], axis=0)
+        for key in FIG6_COLUMNS
+    }
+    columns = [*FIG6_COLUMNS, "spk_entropy/file"]
+    means = np.column_stack([*mean.values(), mean["spk_entropy_bpp"] / mean["spk_file_bpp"]])
+    _write_csv(paths.csv, columns, means)
+    summary = {
+        "images": len(tables),
+        "names": None if names is None else list(names),
+        "averaging": "per quality: mean bpp, mean PSNR and mean SSIM over the images",
+        "spikecodec": "spikecodec.encode(luma, quality=q), defaults otherwise",
+        "jpeg": "libjpeg-turbo through Pillow, optimize=True, grayscale",
+        "entropy_bpp": "zeroth-order entropy of the pooled values * their number / pixels "
+        "(spikecodec: signed spike counts; JPEG: quantized DCT coefficients, float DCT)",
+        "file_bpp": "8 * file bytes / pixels",
+        "mean": [dict(zip(columns, row, strict=True)) for row in means.tolist()],
+        "per_image": tables,
+    }
+    paths.json.write_text(json.dumps(summary, indent=2) + "\n")
+    fig = Figure(figsize=(11, 4.4))
+    for ax, metric, unit in zip(fig.subplots(1, 2), ("psnr", "ssim"), (" (dB)", ""), strict=True):
+        for codec, label, color in (("spk", "spikecodec", "C0"), ("jpeg", "JPEG", "C1")):
+            y = mean[f"{codec}_{metric}"]
+            ax.plot(mean[f"{codec}_file_bpp"], y, "o-", color=color, label=f"{label}, file bytes")
+            ax.plot(
+                mean[f"{codec}_entropy_bpp"],
+                y,
+                "o--",
+                color=color,
+                mfc="none",
+                label=f"{label}, entropy estimate",
+            )
+        ax.set(xlabel="bits per pixel", ylabel=metric.upper() + unit)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+    fig.suptitle(
+        f"Fig. 6: rate–distortion, mean over {len(tables)} luma images per quality "
+        f"{qualities[0]}..{qualities[-1]} (solid: real files; dashed: zeroth-order entropy)"
+    )
+    _save(fig, paths.png)
+    return paths
+
+
 def load_sample(name: str | None = None) -> np.ndarray:
     """A bundled sample image as a uint8 ``(256, 256, 3)`` RGB array.
 
@@ -370,8 +548,10 @@ def write_all(out_dir: str | Path, image: ArrayLike | None = None) -> list[Path]
     """Write every figure into ``out_dir`` and return the paths of the files written.
 
     Fig. 5 uses ``image`` (uint8, grayscale or RGB, reduced to luma), or the luma of the
-    bundled sample :func:`load_sample` when ``image`` is None.
+    bundled sample :func:`load_sample` when ``image`` is None. Fig. 6 uses the luma of every
+    bundled sample (:data:`SAMPLES`); ``benchmarks/fig6.py`` runs it on the dev corpus.
     """
     figures = [fig2(out_dir), fig3(out_dir), fig4(out_dir), proposition1(out_dir)[0]]
     figures.append(fig5(out_dir, load_sample() if image is None else image))
+    figures.append(fig6(out_dir, map(load_sample, SAMPLES), names=SAMPLES))
     return [path for written in figures for path in written]
