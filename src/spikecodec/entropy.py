@@ -39,7 +39,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
 from .rangecoder import (
@@ -47,6 +46,7 @@ from .rangecoder import (
     POS,
     code_bit,
     finish,
+    kernel,
     new_models,
     new_state,
     start_decoding,
@@ -124,7 +124,7 @@ def _edge_weights(weights: np.ndarray) -> np.ndarray:
     return np.rint(c * w[:, None] * (1 << 20)).astype(np.int64)
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _value2(prefix, sign, level, i, j, k, p):
     """Twice the count of coefficient k known at instant T/2^p, in units of plane p: the
     midpoint ``(2*prefix + 1) * 2^(level - p)`` of its cell."""
@@ -134,7 +134,7 @@ def _value2(prefix, sign, level, i, j, k, p):
     return np.int64(sign[i, j, k]) * ((2 * np.int64(u) + 1) << (level[i, j, k] - p))
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _side_sums(prefix, sign, level, edges, p, sides):
     """Every block's AC boundary sums ``sum_k value_k * E[k, side]``."""
     by, bx = prefix.shape[:2]
@@ -149,13 +149,13 @@ def _side_sums(prefix, sign, level, edges, p, sides):
                         sides[i, j, s] += v * edges[k, s]
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _room(st, buf, enc):
     """Whether the encoder's buffer has room for a block's worst case."""
     return not enc or st[POS] + st[PENDING] + 1024 <= buf.size
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _dc_pass(
     prefix, sign, level, sides, edge_dc, p, phase, chroma, models, st, buf, truth, enc, start
 ):
@@ -209,7 +209,7 @@ def _dc_pass(
     return by * bx
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _extents(prefix, eob):
     """Every block's ``eob``: 1 + the last AC zigzag index with a non-zero count (0: none)."""
     by, bx = prefix.shape[:2]
@@ -223,7 +223,7 @@ def _extents(prefix, eob):
             eob[i, j] = e
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _neighbour_extent(eob, i, j):
     """Mean ``eob`` of the (up to 4) neighbouring blocks, rounded half up."""
     by, bx = eob.shape
@@ -236,7 +236,7 @@ def _neighbour_extent(eob, i, j):
     return (2 * total + cnt) // (2 * cnt) if cnt else 0
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _significance_pass(prefix, sign, level, eob, p, chroma, models, st, buf, truth, enc, start):
     """Extent growth, then significance and sign of the silent AC coefficients before the
     (new) ``eob``, block by block from index ``start`` (returns as :func:`_dc_pass`)."""
@@ -315,7 +315,7 @@ def _significance_pass(prefix, sign, level, eob, p, chroma, models, st, buf, tru
     return by * bx
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _refinement_pass(prefix, level, eob, p, chroma, models, st, buf, truth, enc, start):
     """Bit p of the AC counts non-zero before this slice, from block index ``start``."""
     by, bx = prefix.shape[:2]
@@ -410,11 +410,11 @@ class _Slice:
                 self.buf = np.concatenate([self.buf, np.empty_like(self.buf)])
         return False
 
-    def payload(self) -> bytes:
+    def payload(self, models) -> bytes:
         need = int(self.st[POS] + self.st[PENDING] + 16)
         if need > self.buf.size:
             self.buf = np.concatenate([self.buf, np.empty(need, np.uint8)])
-        return self.buf[: finish(self.st, self.buf)].tobytes()
+        return self.buf[: finish(self.st, self.buf, models)].tobytes()
 
 
 _NO_TRUTH = np.zeros((1, 1, 1), np.int64)
@@ -466,7 +466,7 @@ def encode_slices(counts: list[np.ndarray], layouts: list[Layout], planes: int) 
     for p in range(planes - 1, -1, -1):
         sl = _Slice(True, size=size)
         _code_slice(sl, models, states, p, counts)
-        slices.append(sl.payload())
+        slices.append(sl.payload(models))
     return slices
 
 
