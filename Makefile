@@ -44,3 +44,4 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) out build dist
+	find src -name '*.nb[ic]' -delete  # numba's cache
