@@ -221,7 +221,10 @@ def test_jpeg2000_beats_jpeg_on_kodak_luma(kodak_luma):
 @needs_data
 def test_run_reports_measurements(crops):
     result = get_codec("jpeg").run(crops["rgb"], 50)
-    assert set(result) == {"bytes", "bpp", "psnr", "ssim", "encoding_time", "decoding_time"}
+    assert set(result) == {
+        "bytes", "bpp", "psnr", "psnr_y", "ssim", "ms_ssim", "encoding_time", "decoding_time"
+    }  # fmt: skip
     assert result["bpp"] == bpp(result["bytes"], crops["rgb"].shape)
     assert 0 < result["ssim"] < 1 and 20 < result["psnr"] < 60
+    assert 0 < result["ms_ssim"] < 1 and result["psnr_y"] != result["psnr"]
     assert result["encoding_time"] > 0 and result["decoding_time"] > 0

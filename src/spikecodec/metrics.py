@@ -1,4 +1,4 @@
-"""Image quality and rate metrics: PSNR, SSIM, luma, bits per pixel and Bjøntegaard deltas.
+"""Image quality and rate metrics: PSNR, SSIM, MS-SSIM, luma, bits per pixel, Bjøntegaard deltas.
 
 Plain functions over numpy arrays, in the style of :mod:`skimage.metrics`. The conventions are
 those of the project's rate–distortion practice:
@@ -9,6 +9,7 @@ those of the project's rate–distortion practice:
 - SSIM is :func:`skimage.metrics.structural_similarity` with ``data_range=255`` and the default
   7x7 window, on luma (RGB images are first reduced to ITU-R BT.601 luma exactly as Pillow's
   ``Image.convert('L')`` does);
+- MS-SSIM is Wang, Simoncelli and Bovik's multi-scale SSIM [3]_, also on luma;
 - curves are compared with the Bjøntegaard delta rate: pchip interpolation of log-rate against
   quality over the overlapping quality range.
 
@@ -18,6 +19,8 @@ References
        ITU-T SG16/Q6 VCEG, document VCEG-M33, Austin, 2001.
 .. [2] Z. Wang, A. C. Bovik, H. R. Sheikh, E. P. Simoncelli, "Image quality assessment: from
        error visibility to structural similarity", IEEE Trans. Image Process. 13(4), 2004.
+.. [3] Z. Wang, E. P. Simoncelli, A. C. Bovik, "Multiscale structural similarity for image
+       quality assessment", 37th Asilomar Conference on Signals, Systems and Computers, 2003.
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.interpolate import PchipInterpolator
+from scipy.ndimage import correlate1d
 
-__all__ = ["bd_psnr", "bd_rate", "bpp", "luma", "mse", "psnr", "ssim"]
+__all__ = ["bd_psnr", "bd_rate", "bpp", "luma", "ms_ssim", "mse", "psnr", "ssim"]
 
 # ITU-R BT.601 luma weights in 16-bit fixed point, as Pillow's ``convert('L')`` uses them
 # (libImaging/Convert.c): 0.299 = 19595/65536, 0.587 = 38470/65536, 0.114 = 7471/65536;
@@ -187,6 +191,92 @@ def ssim(reference: ArrayLike, test: ArrayLike) -> float:
     if min(y_ref.shape) < 7:
         raise ValueError(f"SSIM's 7x7 window needs images of at least 7x7, got {y_ref.shape}")
     return float(structural_similarity(y_ref, y_test, data_range=255))
+
+
+MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+"""The exponents of the five scales of MS-SSIM, finest first (Wang et al. 2003 [3]_)."""
+_MS_SSIM_WINDOW = 11  # Gaussian window side, pixels
+_MS_SSIM_SIGMA = 1.5  # Gaussian window standard deviation, pixels
+
+
+def _ssim_and_cs(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Mean SSIM and mean contrast-structure term over the valid 11x11 Gaussian windows."""
+    r = _MS_SSIM_WINDOW // 2
+    g = np.exp(-0.5 * (np.arange(-r, r + 1) / _MS_SSIM_SIGMA) ** 2)
+    g /= g.sum()
+
+    def local_mean(z: np.ndarray) -> np.ndarray:
+        z = correlate1d(correlate1d(z, g, axis=0), g, axis=1)
+        return z[r:-r, r:-r]  # only the windows wholly inside the image ('valid')
+
+    c1, c2 = (0.01 * 255.0) ** 2, (0.03 * 255.0) ** 2
+    mu_x, mu_y = local_mean(x), local_mean(y)
+    var_x = local_mean(x * x) - mu_x * mu_x
+    var_y = local_mean(y * y) - mu_y * mu_y
+    cov = local_mean(x * y) - mu_x * mu_y
+    cs = (2.0 * cov + c2) / (var_x + var_y + c2)
+    luminance = (2.0 * mu_x * mu_y + c1) / (mu_x * mu_x + mu_y * mu_y + c1)
+    return float(np.mean(luminance * cs)), float(np.mean(cs))
+
+
+def _halve(z: np.ndarray) -> np.ndarray:
+    """Means over 2x2 blocks (an odd last row or column is dropped)."""
+    h, w = z.shape[0] // 2, z.shape[1] // 2
+    return z[: 2 * h, : 2 * w].reshape(h, 2, w, 2).mean(axis=(1, 3))
+
+
+def ms_ssim(reference: ArrayLike, test: ArrayLike) -> float:
+    """Multi-scale structural similarity (MS-SSIM) of two 8-bit images, computed on luma.
+
+    .. math:: \\mathrm{MS\\text{-}SSIM} = \\mathrm{SSIM}_M^{w_M}
+              \\prod_{j=1}^{M-1} \\mathrm{CS}_j^{w_j}
+
+    where ``CS_j`` is the mean contrast-structure term
+    ``(2 sigma_xy + C2) / (sigma_x^2 + sigma_y^2 + C2)`` at scale ``j`` and ``SSIM_M`` the mean
+    SSIM at the coarsest scale [3]_: local statistics over an 11x11 Gaussian window of standard
+    deviation 1.5 pixels, at the positions where the window lies wholly inside the image (as in
+    the authors' MATLAB code), ``C1 = (0.01*255)^2``, ``C2 = (0.03*255)^2``; each scale is the
+    previous one averaged over 2x2 blocks (an odd last row or column is dropped). The weights are
+    :data:`MS_SSIM_WEIGHTS` for the standard ``M = 5`` scales. A negative mean term is taken as
+    0 (as TensorFlow's and pytorch_msssim's implementations do), so the result is real.
+
+    Images too small for five scales (the coarsest needs at least 11 pixels a side, so 176
+    pixels for five) use as many scales ``M`` as fit and the first ``M`` weights divided by
+    their sum; e.g. a 64x64 image uses three scales with weights
+    ``(0.0448, 0.2856, 0.3001) / 0.6305``. (The five standard weights are used as published;
+    they add up to 1.0001.)
+
+    RGB images are reduced to luma with :func:`luma` first.
+
+    Parameters
+    ----------
+    reference, test : array_like of uint8
+        Images of the same shape, ``(H, W)`` or ``(H, W, 3)``, at least 11 pixels on each side.
+
+    Returns
+    -------
+    float
+        MS-SSIM in [0, 1]; 1.0 for identical images.
+    """
+    reference = np.asarray(reference)
+    test = np.asarray(test)
+    _same_shape(reference, test)
+    x = _as_gray_uint8(reference, "reference").astype(np.float64)
+    y = _as_gray_uint8(test, "test").astype(np.float64)
+    if min(x.shape) < _MS_SSIM_WINDOW:
+        raise ValueError(f"MS-SSIM's 11x11 window needs images of at least 11x11, got {x.shape}")
+    scales = 1
+    while scales < len(MS_SSIM_WEIGHTS) and min(x.shape) >> scales >= _MS_SSIM_WINDOW:
+        scales += 1
+    terms = []
+    for _ in range(scales - 1):
+        terms.append(_ssim_and_cs(x, y)[1])
+        x, y = _halve(x), _halve(y)
+    terms.append(_ssim_and_cs(x, y)[0])
+    weights = np.asarray(MS_SSIM_WEIGHTS[:scales])
+    if scales < len(MS_SSIM_WEIGHTS):
+        weights = weights / weights.sum()
+    return float(np.prod(np.maximum(terms, 0.0) ** weights))
 
 
 def bpp(n_bytes: int, shape: Sequence[int]) -> float:

@@ -1,7 +1,14 @@
-"""The rate–distortion and speed harness: reference codecs behind one interface.
+"""The rate–distortion and speed harness: reference codecs behind one interface, run on Dask.
 
-:mod:`spikecodec.bench.codecs` holds the codecs and their registry; the names most callers need
-are re-exported here.
+- :mod:`~spikecodec.bench.codecs`: the codecs (spikecodec, jpeg, mozjpeg, jpeg2000, webp, avif,
+  jpegxl) and their registry; the names most callers need are re-exported here;
+- :mod:`~spikecodec.bench.corpus`: the dev image corpus;
+- :mod:`~spikecodec.bench.run`: jobs (image x codec x setting), the Dask graph that measures
+  them, the resumable CSV of rows;
+- :mod:`~spikecodec.bench.report`: averaged curves (CompressAI JSON), BD-rate tables, RD plots
+  and the speed table;
+- :mod:`~spikecodec.bench.command`: the ``spikecodec bench`` command;
+- :mod:`~spikecodec.bench.timing`: wall-clock timing for the benchmarks.
 """
 
 from .codecs import CODECS, Codec, PillowCodec, get_codec, register_codec

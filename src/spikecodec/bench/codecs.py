@@ -10,41 +10,51 @@ in :data:`CODECS` by name with :func:`register_codec`; :func:`get_codec` makes o
         result = codec.run(image, setting)   # {"bpp": ..., "psnr": ..., "ssim": ..., ...}
 
 Codecs that Pillow provides are a :class:`PillowCodec` subclass that names the Pillow format
-and turns a setting into ``Image.save`` options; anything else (spikecodec itself, command-line
-encoders) subclasses :class:`Codec` directly. Implemented: ``jpeg`` (libjpeg-turbo),
-``jpeg2000`` (OpenJPEG) and ``spikecodec`` (this library). Room is left for ``mozjpeg``,
-``webp``, ``avif`` and ``jpegxl``, e.g.::
+and turns a setting into ``Image.save`` options; anything else (spikecodec itself, other
+bindings) subclasses :class:`Codec` directly. Implemented:
 
-    @register_codec
-    class WebP(PillowCodec):
-        name = "webp"
-        format = "WEBP"
-        feature = "webp"
-        settings = [5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95]
+- ``spikecodec``: this library (setting: quality 1–100);
+- ``jpeg``: libjpeg-turbo through Pillow, optimized Huffman tables (quality 1–100);
+- ``mozjpeg``: mozjpeg through libvips (pyvips + pyvips-binary), cjpeg's tools (quality 1–100);
+- ``jpeg2000``: OpenJPEG through Pillow, rate mode (target bpp);
+- ``webp``: libwebp through Pillow, ``method=6`` (quality 0–100);
+- ``avif``: libavif through Pillow (or pillow-avif-plugin), speed 6 (quality 0–100);
+- ``jpegxl``: libjxl through imagecodecs, effort 7 (quality 0–99).
 
-        def save_options(self, image, setting):
-            return {"quality": int(setting), "method": 6}
+A codec whose library is missing reports itself unavailable (:meth:`Codec.available`);
+:meth:`Codec.version` names the libraries behind it and their versions (the bench cache keys
+its rows by it). Encoders that can use several threads are given one, so that results and
+timings do not depend on the machine's cores.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import importlib.metadata
 import io
 import time
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+import PIL
 from PIL import Image, features
 
-from ..metrics import bpp, psnr, ssim
+from ..metrics import bpp, luma, ms_ssim, psnr, ssim
 
 __all__ = [
+    "AVIF",
     "CODECS",
     "JPEG",
-    "Codec",
     "JPEG2000",
+    "Codec",
+    "JPEGXL",
+    "MozJPEG",
     "PillowCodec",
     "SpikeCodec",
+    "WebP",
     "get_codec",
     "register_codec",
 ]
@@ -59,6 +69,28 @@ def _check_image(image: np.ndarray) -> np.ndarray:
     if image.shape[0] == 0 or image.shape[1] == 0:
         raise ValueError(f"image must not be empty, got shape {image.shape}")
     return np.ascontiguousarray(image)
+
+
+def _quality(setting: Any, codec: str, lo: int = 1, hi: int = 100) -> int:
+    quality = int(setting)
+    if quality != setting or not lo <= quality <= hi:
+        raise ValueError(f"{codec} quality must be an integer in [{lo}, {hi}], got {setting!r}")
+    return quality
+
+
+def _pillow_decode(data: bytes, format: str) -> np.ndarray:
+    """Decode with Pillow, trying only ``format``; ``L`` and ``RGB`` as they are, else RGB."""
+    with Image.open(io.BytesIO(data), formats=[format]) as im:
+        if im.mode not in ("L", "RGB"):
+            im = im.convert("RGB")
+        return np.array(im)
+
+
+def _package_version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "n/a"
 
 
 class Codec(ABC):
@@ -86,22 +118,35 @@ class Codec(ABC):
         """Whether this codec can run here (its library is present)."""
         return True
 
+    @classmethod
+    def version(cls) -> str:
+        """The libraries behind this codec and their versions (e.g. ``"libwebp 1.6.0; ..."``)."""
+        return ""
+
     @abstractmethod
     def encode(self, image: np.ndarray, setting: Any) -> bytes:
         """Compress ``image`` (uint8, ``(H, W)`` or ``(H, W, 3)``) to the bytes of a file."""
 
     @abstractmethod
     def decode(self, data: bytes) -> np.ndarray:
-        """Decompress a file made by :meth:`encode` to a uint8 image of the original shape."""
+        """Decompress a file made by :meth:`encode` to a uint8 image of the original shape.
+
+        A format without a grayscale mode (WebP) decodes a grayscale image to RGB.
+        """
 
     def run(self, image: np.ndarray, setting: Any) -> dict[str, float]:
         """Encode and decode once and measure: the harness's unit of work.
+
+        A grayscale image that the format returns as RGB (WebP) is compared with the luma of
+        the decoded image.
 
         Returns
         -------
         dict
             ``bytes`` (file size), ``bpp`` (``8*bytes/(H*W)``), ``psnr`` (dB, all samples),
-            ``ssim`` (on luma), ``encoding_time`` and ``decoding_time`` (seconds, wall clock).
+            ``psnr_y`` (dB, on luma; equal to ``psnr`` for a grayscale image), ``ssim`` and
+            ``ms_ssim`` (on luma), ``encoding_time`` and ``decoding_time`` (seconds, wall
+            clock, one run each).
         """
         image = _check_image(image)
         t0 = time.perf_counter()
@@ -109,11 +154,16 @@ class Codec(ABC):
         t1 = time.perf_counter()
         decoded = self.decode(data)
         t2 = time.perf_counter()
+        if image.ndim == 2 and decoded.ndim == 3:
+            decoded = luma(decoded)
+        y_image, y_decoded = (image, decoded) if image.ndim == 2 else (luma(image), luma(decoded))
         return {
             "bytes": len(data),
             "bpp": bpp(len(data), image.shape),
             "psnr": psnr(image, decoded),
-            "ssim": ssim(image, decoded),
+            "psnr_y": psnr(y_image, y_decoded),
+            "ssim": ssim(y_image, y_decoded),
+            "ms_ssim": ms_ssim(y_image, y_decoded),
             "encoding_time": t1 - t0,
             "decoding_time": t2 - t1,
         }
@@ -162,14 +212,23 @@ class PillowCodec(Codec):
         Pillow's format name for ``Image.save`` / ``Image.open`` (e.g. ``"JPEG"``).
     feature : str
         The :mod:`PIL.features` name of the library behind it, checked by :meth:`available`.
+    library : (str, str) or None
+        The library's name and the :mod:`PIL.features` name that gives its version, for
+        :meth:`version` (default: ``feature`` for both).
     """
 
     format: ClassVar[str]
     feature: ClassVar[str]
+    library: ClassVar[tuple[str, str] | None] = None
 
     @classmethod
     def available(cls) -> bool:
         return bool(features.check(cls.feature))
+
+    @classmethod
+    def version(cls) -> str:
+        name, feature = cls.library or (cls.feature, cls.feature)
+        return f"{name} {features.version(feature)}; Pillow {PIL.__version__}"
 
     @abstractmethod
     def save_options(self, image: np.ndarray, setting: Any) -> dict[str, Any]:
@@ -184,10 +243,7 @@ class PillowCodec(Codec):
 
     def decode(self, data: bytes) -> np.ndarray:
         """Decode with Pillow (only this codec's format is tried; Pillow's errors propagate)."""
-        with Image.open(io.BytesIO(data), formats=[self.format]) as im:
-            if im.mode not in ("L", "RGB"):
-                im = im.convert("RGB")
-            return np.array(im)
+        return _pillow_decode(data, self.format)
 
 
 @register_codec
@@ -206,13 +262,12 @@ class JPEG(PillowCodec):
     name = "jpeg"
     format = "JPEG"
     feature = "jpg"
+    library = ("libjpeg-turbo", "libjpeg_turbo")
     setting_name = "quality"
     settings = [5, 10, 15, 20, 25, 30, 40, 50, 60, 70, 75, 80, 85, 90, 95]
 
     def save_options(self, image: np.ndarray, setting: Any) -> dict[str, Any]:
-        quality = int(setting)
-        if quality != setting or not 1 <= quality <= 100:
-            raise ValueError(f"JPEG quality must be an integer in [1, 100], got {setting!r}")
+        quality = _quality(setting, "JPEG")
         return {"quality": quality, "optimize": True, "subsampling": "4:2:0"}
 
 
@@ -244,6 +299,7 @@ class JPEG2000(PillowCodec):
     name = "jpeg2000"
     format = "JPEG2000"
     feature = "jpg_2000"
+    library = ("OpenJPEG", "jpg_2000")
     setting_name = "target_bpp"
     settings = [0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0]
 
@@ -283,6 +339,17 @@ class SpikeCodec(Codec):
     setting_name = "quality"
     settings = [5, 10, 15, 20, 30, 40, 50, 60, 70, 80, 85, 90, 95]
 
+    @classmethod
+    def version(cls) -> str:
+        """``spikecodec <version>+<hash>``: the hash (SHA-256, 12 hex digits) of the package's
+        source files outside ``bench/``, so that any change to the library gives a new version.
+        """
+        import spikecodec
+
+        return (
+            f"spikecodec {spikecodec.__version__}+{_source_hash(Path(spikecodec.__file__).parent)}"
+        )
+
     def encode(self, image: np.ndarray, setting: Any) -> bytes:
         import spikecodec
 
@@ -292,3 +359,198 @@ class SpikeCodec(Codec):
         import spikecodec
 
         return spikecodec.decode(data)
+
+
+@functools.cache
+def _source_hash(package: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package)
+        if relative.parts[0] != "bench":
+            digest.update(relative.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+@functools.cache
+def _vips():
+    """:mod:`pyvips` if it loads and its libvips writes JPEG with mozjpeg, else None.
+
+    mozjpeg is recognized by what it does: trellis quantization changes the file, where a
+    libvips built on libjpeg-turbo ignores the option.
+    """
+    try:
+        import pyvips
+    except (ImportError, OSError):
+        return None
+    noise = np.random.default_rng(0).integers(0, 256, (16, 16), dtype=np.uint8)
+    probe = pyvips.Image.new_from_array(noise)
+    plain = probe.jpegsave_buffer(Q=75, keep=0)
+    if probe.jpegsave_buffer(Q=75, keep=0, trellis_quant=True) == plain:
+        return None
+    pyvips.concurrency_set(1)
+    return pyvips
+
+
+@register_codec
+class MozJPEG(Codec):
+    """Progressive JPEG with mozjpeg's compression tools, through libvips (pyvips).
+
+    The wheel of ``pyvips-binary`` bundles a libvips linked with mozjpeg (no PyPI package
+    binds mozjpeg's encoder otherwise: imagecodecs' wheels are built without it, and
+    ``mozjpeg-lossless-optimization`` only rewrites existing JPEG files losslessly). The
+    options are those of mozjpeg's ``cjpeg`` defaults as libvips exposes them:
+    ``jpegsave_buffer(Q=q, optimize_coding=True, interlace=True, trellis_quant=True,
+    overshoot_deringing=True, optimize_scans=True, quant_table=3, subsample_mode="on")``: the
+    quality factor ``q`` scales mozjpeg's default quantization table (3, tuned by
+    N. Robidoux), coefficients are chosen by trellis quantization, scans are progressive with
+    optimized splits; RGB images are coded as YCbCr 4:2:0 at every quality (like ``jpeg``),
+    grayscale images as one component. Decoding is Pillow's (libjpeg-turbo; mozjpeg decodes
+    the same way). Unavailable (:meth:`available` is False) when pyvips cannot load libvips or
+    its libvips uses libjpeg-turbo rather than mozjpeg.
+    """
+
+    name = "mozjpeg"
+    setting_name = "quality"
+    settings = [5, 10, 15, 20, 25, 30, 40, 50, 60, 70, 75, 80, 85, 90, 95]
+
+    @classmethod
+    def available(cls) -> bool:
+        return _vips() is not None
+
+    @classmethod
+    def version(cls) -> str:
+        pyvips = _vips()
+        libvips = ".".join(str(pyvips.version(i)) for i in range(3)) if pyvips else "n/a"
+        return f"mozjpeg; libvips {libvips}; pyvips-binary {_package_version('pyvips-binary')}"
+
+    def encode(self, image: np.ndarray, setting: Any) -> bytes:
+        pyvips = _vips()
+        if pyvips is None:
+            raise ValueError("mozjpeg is not available: install pyvips and pyvips-binary")
+        return pyvips.Image.new_from_array(_check_image(image)).jpegsave_buffer(
+            Q=_quality(setting, "mozjpeg"),
+            optimize_coding=True,
+            interlace=True,
+            trellis_quant=True,
+            overshoot_deringing=True,
+            optimize_scans=True,
+            quant_table=3,
+            subsample_mode="on",
+            keep=0,
+        )
+
+    def decode(self, data: bytes) -> np.ndarray:
+        return _pillow_decode(data, "JPEG")
+
+
+@register_codec
+class WebP(PillowCodec):
+    """Lossy WebP (VP8) with libwebp through Pillow, slowest and best method.
+
+    ``Image.save(format="WEBP", quality=q, method=6)``: ``q`` (0–100) sets the quantizer,
+    ``method=6`` spends the most effort; the colour is YUV 4:2:0. WebP has no grayscale mode: a
+    grayscale image is coded as RGB with equal channels and decodes to RGB (the harness compares
+    its luma). The file is a RIFF WebP file.
+    """
+
+    name = "webp"
+    format = "WEBP"
+    feature = "webp"
+    library = ("libwebp", "webp")
+    setting_name = "quality"
+    settings = [5, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 95]
+
+    def save_options(self, image: np.ndarray, setting: Any) -> dict[str, Any]:
+        return {"quality": _quality(setting, "WebP", 0), "method": 6}
+
+
+@functools.cache
+def _pillow_avif() -> bool:
+    """Whether Pillow codes AVIF: by itself (recent wheels) or with pillow-avif-plugin."""
+    if features.check("avif"):
+        return True
+    try:
+        import pillow_avif  # noqa: F401  (registers the AVIF format with Pillow)
+    except ImportError:
+        return False
+    return True
+
+
+@register_codec
+class AVIF(PillowCodec):
+    """AVIF (AV1 intra) with libavif through Pillow.
+
+    ``Image.save(format="AVIF", quality=q, speed=6, subsampling=s, max_threads=1)``: ``q``
+    (0–100) sets the quantizer, ``speed=6`` is libavif's default trade-off (0 slowest, 10
+    fastest); RGB images are coded as YUV 4:2:0 (``s="4:2:0"``), grayscale images as 4:0:0
+    (``s="4:0:0"``: luma only, decoded as grayscale). Recent
+    Pillow wheels code AVIF themselves (``PIL.features.check("avif")``); with a Pillow that does
+    not, ``pillow-avif-plugin`` (same options) is used if installed.
+    """
+
+    name = "avif"
+    format = "AVIF"
+    feature = "avif"
+    library = ("libavif", "avif")
+    setting_name = "quality"
+    settings = [5, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 95]
+
+    @classmethod
+    def available(cls) -> bool:
+        return _pillow_avif()
+
+    @classmethod
+    def version(cls) -> str:
+        if features.check("avif"):
+            return super().version()
+        return f"pillow-avif-plugin {_package_version('pillow-avif-plugin')}"
+
+    def save_options(self, image: np.ndarray, setting: Any) -> dict[str, Any]:
+        _pillow_avif()
+        quality = _quality(setting, "AVIF", 0)
+        subsampling = "4:0:0" if image.ndim == 2 else "4:2:0"
+        return {"quality": quality, "speed": 6, "subsampling": subsampling, "max_threads": 1}
+
+    def decode(self, data: bytes) -> np.ndarray:
+        _pillow_avif()
+        return super().decode(data)
+
+
+@register_codec
+class JPEGXL(Codec):
+    """Lossy JPEG XL (VarDCT) with libjxl through imagecodecs, effort 7.
+
+    ``imagecodecs.jpegxl_encode(image, level=q, effort=7, numthreads=1)``: the quality ``q``
+    (0–99) becomes libjxl's Butteraugli distance (``JxlEncoderDistanceFromQuality``: q = 90 is
+    distance 1.0); effort 7 is libjxl's default (``cjxl -e 7``). Grayscale images are coded as
+    one channel. The file is a bare JPEG XL codestream.
+    """
+
+    name = "jpegxl"
+    setting_name = "quality"
+    settings = [5, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 95]
+
+    @classmethod
+    def available(cls) -> bool:
+        try:
+            import imagecodecs
+        except ImportError:
+            return False
+        return bool(imagecodecs.JPEGXL.available)
+
+    @classmethod
+    def version(cls) -> str:
+        import imagecodecs
+
+        return f"{imagecodecs.jpegxl_version()}; imagecodecs {imagecodecs.__version__}"
+
+    def encode(self, image: np.ndarray, setting: Any) -> bytes:
+        import imagecodecs
+
+        quality = _quality(setting, "JPEG XL", 0, 99)
+        return imagecodecs.jpegxl_encode(_check_image(image), level=quality, effort=7, numthreads=1)
+
+    def decode(self, data: bytes) -> np.ndarray:
+        import imagecodecs
+
+        return imagecodecs.jpegxl_decode(data, numthreads=1)
