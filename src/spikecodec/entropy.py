@@ -275,9 +275,8 @@ def _significance_pass(prefix, sign, level, eob, p, chroma, models, st, buf, tru
                 if bit:
                     a = mid
             new = a + 1
-        for k in range(new, _NCOEF):
-            if prefix[i, j, k] == 0:
-                level[i, j, k] = p
+        for k in range(max(new, 1), _NCOEF):  # past eob: known silent
+            level[i, j, k] = p
         eob[i, j] = new
         for k in range(1, new):
             if prefix[i, j, k] > 0 and level[i, j, k] > p:

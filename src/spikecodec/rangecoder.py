@@ -32,6 +32,8 @@ import numpy as np
 
 __all__ = [
     "code_bit",
+    "decode_bit",
+    "encode_bit",
     "finish",
     "kernel",
     "new_models",
@@ -73,69 +75,84 @@ def new_models(contexts: int) -> np.ndarray:
 
 
 @kernel
-def code_bit(st, buf, models, ctx, bit, enc):
-    """Code one bit with context ``ctx`` of ``models`` (``ctx < 0``: probability 1/2, no
-    model): write ``bit`` into ``buf`` (encoder) or read it from ``buf`` (decoder; -1 once the
-    stream's bytes run out), then adapt the context. The encoder's ``buf`` needs
-    ``st[PENDING] + 8`` bytes free past ``st[POS]``.
+def _adapted(p, n, bit):
+    """Probability and count of a context after it has seen ``bit``."""
+    if bit:
+        p += ((_P_ONE - p) * _RECIPROCAL[n]) >> _P_BITS
+    else:
+        p -= (p * _RECIPROCAL[n]) >> _P_BITS
+    return min(max(p, _P_MIN), _P_ONE - _P_MIN), min(n + 1, _WINDOW)
 
-    A leaf function on purpose: numba counts references to the arrays passed to a function
-    that calls another, which costs more than the coding itself.
-    """
+
+@kernel
+def encode_bit(st, buf, models, ctx, bit):
+    """Write ``bit`` in context ``ctx`` of ``models`` (``ctx < 0``: probability 1/2, no model)
+    and adapt the context. ``buf`` needs ``st[PENDING] + 8`` bytes free past ``st[POS]``."""
     p = models[ctx, 0] if ctx >= 0 else _P_ONE // 2
     bound = (st[RANGE] >> _P_BITS) * (_P_ONE - p)
-    if enc:
-        if bit:
-            st[LOW] += bound
-            st[RANGE] -= bound
-        else:
-            st[RANGE] = bound
-        while st[RANGE] < _TOP:  # shift a byte of LOW out, through the carry cache
-            st[RANGE] <<= 8
-            low = st[LOW]
-            if low < 0xFF000000 or low >= (1 << 32):
-                byte = st[CACHE] + (low >> 32)
-                for _ in range(st[PENDING]):
-                    if st[FIRST]:
-                        st[FIRST] = 0  # LZMA's leading byte, always 0
-                    else:
-                        buf[st[POS]] = byte & 0xFF
-                        st[POS] += 1
-                    byte = 0xFF + (low >> 32)
-                st[PENDING] = 0
-                st[CACHE] = (low >> 24) & 0xFF
-            st[PENDING] += 1
-            st[LOW] = (low & 0x00FFFFFF) << 8
+    if bit:
+        st[LOW] += bound
+        st[RANGE] -= bound
     else:
-        if st[CUT]:
-            return -1
-        if st[CODE] < bound:
-            st[RANGE] = bound
-            bit = 0
-        else:
-            st[CODE] -= bound
-            st[RANGE] -= bound
-            bit = 1
-        while st[RANGE] < _TOP:  # shift the next byte in
-            st[RANGE] <<= 8
-            pos = st[POS]
-            st[POS] = pos + 1
-            byte = 0
-            if pos < buf.size:
-                byte = buf[pos]
-            elif pos >= st[END]:
-                st[CUT] = 1  # the stream is cut here: this byte never arrived
-            st[CODE] = ((st[CODE] << 8) | byte) & 0xFFFFFFFF
+        st[RANGE] = bound
+    while st[RANGE] < _TOP:  # shift a byte of LOW out, through the carry cache
+        st[RANGE] <<= 8
+        low = st[LOW]
+        if low < 0xFF000000 or low >= (1 << 32):
+            byte = st[CACHE] + (low >> 32)
+            for _ in range(st[PENDING]):
+                if st[FIRST]:
+                    st[FIRST] = 0  # LZMA's leading byte, always 0
+                else:
+                    buf[st[POS]] = byte & 0xFF
+                    st[POS] += 1
+                byte = 0xFF + (low >> 32)
+            st[PENDING] = 0
+            st[CACHE] = (low >> 24) & 0xFF
+        st[PENDING] += 1
+        st[LOW] = (low & 0x00FFFFFF) << 8
     if ctx >= 0:
-        n = models[ctx, 1]
-        if bit:
-            p += ((_P_ONE - p) * _RECIPROCAL[n]) >> _P_BITS
-        else:
-            p -= (p * _RECIPROCAL[n]) >> _P_BITS
-        models[ctx, 0] = min(max(p, _P_MIN), _P_ONE - _P_MIN)
-        if n < _WINDOW:
-            models[ctx, 1] = n + 1
+        models[ctx, 0], models[ctx, 1] = _adapted(p, models[ctx, 1], bit)
     return bit
+
+
+@kernel
+def decode_bit(st, buf, models, ctx):
+    """Read a bit in context ``ctx`` of ``models`` (as :func:`encode_bit`) and adapt the
+    context; -1 once the stream's bytes run out."""
+    if st[CUT]:
+        return -1
+    p = models[ctx, 0] if ctx >= 0 else _P_ONE // 2
+    bound = (st[RANGE] >> _P_BITS) * (_P_ONE - p)
+    if st[CODE] < bound:
+        st[RANGE] = bound
+        bit = 0
+    else:
+        st[CODE] -= bound
+        st[RANGE] -= bound
+        bit = 1
+    while st[RANGE] < _TOP:  # shift the next byte in
+        st[RANGE] <<= 8
+        pos = st[POS]
+        st[POS] = pos + 1
+        byte = 0
+        if pos < buf.size:
+            byte = buf[pos]
+        elif pos >= st[END]:
+            st[CUT] = 1  # the stream is cut here: this byte never arrived
+        st[CODE] = ((st[CODE] << 8) | byte) & 0xFFFFFFFF
+    if ctx >= 0:
+        models[ctx, 0], models[ctx, 1] = _adapted(p, models[ctx, 1], bit)
+    return bit
+
+
+@kernel
+def code_bit(st, buf, models, ctx, bit, enc):
+    """One coding step for a pass that runs on both sides: :func:`encode_bit` of ``bit``
+    when ``enc``, else :func:`decode_bit`."""
+    if enc:
+        return encode_bit(st, buf, models, ctx, bit)
+    return decode_bit(st, buf, models, ctx)
 
 
 @kernel
@@ -147,7 +164,7 @@ def finish(st, buf, models):
     free past ``st[POS]``.
     """
     for _ in range(48):
-        code_bit(st, buf, models, -1, 0, True)  # models untouched
+        encode_bit(st, buf, models, -1, 0)  # models untouched
     n = st[POS]
     while n > 0 and buf[n - 1] == 0:
         n -= 1
