@@ -138,6 +138,91 @@ def test_info_on_a_truncated_stream_reports_the_partial_slice(tmp_path, png, cap
     assert "partial slice: 3 bytes" in out
 
 
+def test_info_on_a_cut_stream_says_it_was_cut_inside_a_slice(tmp_path, png, capsys):
+    spk, cut = tmp_path / "x.spk", tmp_path / "cut.spk"
+    assert main(["encode", str(png), str(spk), "-q", "90"]) == 0
+    data = spk.read_bytes()
+    _, chunks, _ = container.unpack(data)
+    end = container.HEADER_SIZE + 8 + len(chunks[0]) + 8 + 3
+    assert main(["truncate", str(spk), str(cut), "--bytes", str(end)]) == 0
+    capsys.readouterr()
+    assert main(["info", str(cut)]) == 0
+    out = capsys.readouterr().out
+    assert "(1 complete)" in out
+    assert "cut         on purpose inside slice 1 (format version 2)" in out
+    assert f"partial slice: 3 bytes of {len(chunks[1])} (slice 1)" in out
+
+
+# --------------------------------------------------------------------------------------------
+# truncate
+
+
+def test_truncate_to_a_bit_rate_round_trip(tmp_path, png, capsys):
+    spk, cut, out = tmp_path / "x.spk", tmp_path / "cut.spk", tmp_path / "cut.png"
+    assert main(["encode", str(png), str(spk), "-q", "90"]) == 0
+    data = spk.read_bytes()
+    capsys.readouterr()
+    assert main(["truncate", str(spk), str(cut), "--bpp", "0.5"]) == 0
+    short = cut.read_bytes()
+    assert len(short) == 0.5 * 48 * 40 / 8
+    assert short == sc.truncate(data, bpp=0.5)
+    assert capsys.readouterr().out == f"{cut}: {len(short)} bytes, 0.5000 bpp\n"
+    # The cut file is a proper one: a strict decode passes without a warning.
+    assert main(["decode", "--strict", str(cut), str(out)]) == 0
+    assert capsys.readouterr().err == ""
+    np.testing.assert_array_equal(np.asarray(Image.open(out)), sc.decode(data[: len(short)]))
+    assert listing(tmp_path) == {"in.png", "x.spk", "cut.spk", "cut.png"}
+
+
+def test_truncate_to_bytes_and_to_an_instant(tmp_path, png):
+    spk, cut = tmp_path / "x.spk", tmp_path / "cut.spk"
+    assert main(["encode", str(png), str(spk)]) == 0
+    data = spk.read_bytes()
+    assert main(["truncate", str(spk), str(cut), "--bytes", "300"]) == 0
+    assert cut.read_bytes() == sc.truncate(data, 300)
+    assert main(["truncate", str(spk), str(cut), "--until", "0.25", "--force"]) == 0
+    np.testing.assert_array_equal(sc.decode(cut.read_bytes()), sc.decode(data, until=0.25))
+
+
+def test_truncate_keeps_an_existing_output_without_force(tmp_path, png, capsys):
+    spk, cut = tmp_path / "x.spk", tmp_path / "cut.spk"
+    assert main(["encode", str(png), str(spk)]) == 0
+    cut.write_bytes(b"precious")
+    capsys.readouterr()
+    before = listing(tmp_path)
+    code = main(["truncate", str(spk), str(cut), "--bytes", "200"])
+    assert "--force" in assert_failed_cleanly(code, capsys, tmp_path, before, expected=3)
+    assert cut.read_bytes() == b"precious"
+    assert main(["truncate", str(spk), str(cut), "--bytes", "200", "-f"]) == 0
+    assert len(cut.read_bytes()) == 200
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        (["--bytes", "10"], "header"),
+        (["--bpp", "-1"], "positive"),
+        (["--bytes", "100000"], "cannot cut"),
+        (["--until", "2"], "fraction"),
+    ],
+)
+def test_truncate_to_a_bad_target_fails_cleanly(tmp_path, png, capsys, target, message):
+    spk = tmp_path / "x.spk"
+    assert main(["encode", str(png), str(spk)]) == 0
+    capsys.readouterr()
+    before = listing(tmp_path)
+    code = main(["truncate", str(spk), str(tmp_path / "cut.spk"), *target])
+    assert message in assert_failed_cleanly(code, capsys, tmp_path, before)
+
+
+def test_truncate_needs_exactly_one_target(tmp_path, capsys):
+    for target in ([], ["--bytes", "100", "--bpp", "0.5"]):
+        with pytest.raises(SystemExit) as info:
+            main(["truncate", "a.spk", "b.spk", *target])
+        assert info.value.code == 2
+    assert "usage" in capsys.readouterr().err
+
+
 # --------------------------------------------------------------------------------------------
 # Existing outputs
 

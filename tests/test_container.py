@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from spikecodec import CorruptStreamError, LimitError, SpikeCodecError, TruncatedStreamError
 from spikecodec.container import MAGIC, Header, pack, read_header, unpack
+from spikecodec.container import cut as cut_stream
 
 # magic 4 + version 1 + mode 1 + width 4 + height 4 + R, C, T, theta 4 * 8 + bias 4 + table 1
 # + chroma 4 + planes 1 + stream size 4 = 60 bytes, then the header CRC32.
@@ -114,7 +115,7 @@ def test_pack_unpack_round_trip(mode, width, height, R, C, T, theta, bias, table
     assert got == header
     assert got_chunks == chunks
     assert partial == b""
-    assert read_header(data) == header
+    assert read_header(data, max_pixels=2**28) == header
 
 
 def test_unpack_accepts_bytearray_and_memoryview():
@@ -157,6 +158,84 @@ def test_every_truncation_inside_the_header_raises_a_library_error():
     for cut in range(HEADER_SIZE):
         with pytest.raises(TruncatedStreamError, match="header"):
             unpack(data[:cut])
+
+
+# --------------------------------------------------------------------------------------------
+# Cut streams (version 2)
+
+
+def expected_cut(data: bytes, chunks: list[bytes], n: int) -> bytes:
+    """The documented cut of a packed stream at ``n`` bytes, built from the layout: version 2
+    and size ``n`` in the header, the CRC of the chunk cut inside recomputed over its length
+    field and the payload bytes kept, a chunk head cut short replaced by zeros."""
+    head = patch(patch(data, 4, "B", 2), SIZE_AT, "I", n)[:HEADER_SIZE]
+    body = bytearray(data[HEADER_SIZE:n])
+    for start, end in chunk_ends(chunks):
+        if start - CHUNK_HEAD < n < start:  # inside the chunk head
+            body[start - CHUNK_HEAD - HEADER_SIZE :] = bytes(n - start + CHUNK_HEAD)
+        elif start <= n < end:  # inside the payload
+            kept = data[start - CHUNK_HEAD : start - 4] + data[start:n]
+            struct.pack_into("<I", body, start - 4 - HEADER_SIZE, zlib.crc32(kept))
+    return head + bytes(body)
+
+
+def test_every_cut_is_the_documented_layout_and_reads_like_the_truncated_stream():
+    data = pack(make_header(), CHUNKS)
+    for n in range(HEADER_SIZE, len(data)):
+        short = cut_stream(data, n)
+        assert short == expected_cut(data, CHUNKS, n), n
+        header, chunks, partial = unpack(short)  # complete: every check applies
+        assert header == make_header(cut=True)
+        truncated = unpack(data[:n])
+        assert (chunks, partial) == truncated[1:], n
+        assert partial.declared == truncated[2].declared, n
+    assert cut_stream(data, len(data)) == data  # nothing to cut: the version-1 stream as it is
+
+
+def test_a_cut_of_a_cut_or_truncated_stream_is_the_cut_of_the_original():
+    data = pack(make_header(), CHUNKS)
+    for n in range(HEADER_SIZE, len(data) + 1):
+        short = cut_stream(data, n)
+        assert cut_stream(short, n) == short
+        for m in range(HEADER_SIZE, n + 1):
+            assert cut_stream(short, m) == cut_stream(data, m) == cut_stream(data[:n], m), (n, m)
+            # A cut stream truncated in transit reads like the original truncated there.
+            assert unpack(short[:m])[1:] == unpack(data[:m])[1:], (n, m)
+
+
+def test_every_bit_flip_in_a_cut_stream_is_detected():
+    data = pack(make_header(), CHUNKS)
+    (_, end0), _, (start2, _) = chunk_ends(CHUNKS)
+    # Cuts inside the last payload, at a slice end, inside a chunk head (zero padding).
+    for n in (start2 + 5, end0, end0 + 3):
+        short = cut_stream(data, n)
+        for byte in range(len(short)):
+            for bit in range(8):
+                bad = bytearray(short)
+                bad[byte] ^= 1 << bit
+                with pytest.raises(CorruptStreamError):
+                    unpack(bytes(bad))
+
+
+def test_a_cut_stream_with_trailing_bytes_is_corrupt():
+    short = cut_stream(pack(make_header(), CHUNKS), HEADER_SIZE + 30)
+    with pytest.raises(CorruptStreamError, match="unexpected bytes"):
+        unpack(short + b"\x00")
+
+
+@pytest.mark.parametrize("n", [-1, 0, HEADER_SIZE - 1, 118, 10**6])
+def test_cuts_outside_the_stream_are_refused(n):
+    data = pack(make_header(), CHUNKS)
+    assert len(data) == 117
+    with pytest.raises(SpikeCodecError, match="cannot cut"):
+        cut_stream(data, n)
+
+
+def test_a_damaged_stream_is_not_cut():
+    bad = bytearray(pack(make_header(), CHUNKS))
+    bad[-1] ^= 1
+    with pytest.raises(CorruptStreamError, match="checksum"):
+        cut_stream(bytes(bad), HEADER_SIZE + 10)
 
 
 # --------------------------------------------------------------------------------------------
@@ -212,8 +291,9 @@ def test_bad_magic_is_corrupt():
         unpack(b"GIF89a" + bytes(100))
 
 
-def test_unknown_version_is_corrupt():
-    data = patch(pack(make_header(), CHUNKS), 4, "B", 2)
+@pytest.mark.parametrize("version", [0, 3, 255])
+def test_unknown_version_is_corrupt(version):
+    data = patch(pack(make_header(), CHUNKS), 4, "B", version)
     with pytest.raises(CorruptStreamError, match="version"):
         unpack(data)
 

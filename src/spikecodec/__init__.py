@@ -1,7 +1,8 @@
 """spikecodec: image compression with spiking neurons.
 
-The public API: :func:`encode` / :func:`decode`, the neuron (:class:`LIF`), its quantizer
-(:class:`NeuroQuantizer`) and the library's errors (all :class:`SpikeCodecError`).
+The public API: :func:`encode` / :func:`decode`, :func:`truncate` (a stream cut to a rate),
+the neuron (:class:`LIF`), its quantizer (:class:`NeuroQuantizer`) and the library's errors
+(all :class:`SpikeCodecError`).
 """
 
 from .codec import decode, decode_counts, decode_progressive, encode, load_image, spike_counts
@@ -17,6 +18,7 @@ from .events import Events, load_events, save_events, to_events
 from .neuron import LIF, SpikeEvents
 from .pillow import register_pillow
 from .quantizer import NeuroQuantizer
+from .ratecontrol import RateControlError, truncate
 
 __all__ = [
     "LIF",
@@ -24,6 +26,7 @@ __all__ = [
     "Events",
     "LimitError",
     "NeuroQuantizer",
+    "RateControlError",
     "SpikeCodecError",
     "SpikeCodecWarning",
     "SpikeEvents",
@@ -39,5 +42,6 @@ __all__ = [
     "save_events",
     "spike_counts",
     "to_events",
+    "truncate",
 ]
 __version__ = "0.1.0"

@@ -1,4 +1,5 @@
-"""The ``spikecodec`` command: encode, decode, info, figures, demo, spikes and progressive.
+"""The ``spikecodec`` command: encode, decode, truncate, info, figures, demo, spikes and
+progressive.
 
 Outputs are written to a temporary file beside the target and renamed into place, so a failure
 never leaves a partial file; an existing output is only replaced with ``--force``. Exit codes:
@@ -22,6 +23,7 @@ from .codec import decode, encode, load_image
 from .errors import SpikeCodecError, SpikeCodecWarning
 from .events import add_spikes_parser
 from .progressive import add_progressive_parser
+from .ratecontrol import truncate
 from .tables import TABLES
 
 EXIT_ERROR, EXIT_USAGE, EXIT_EXISTS = 1, 2, 3
@@ -49,6 +51,11 @@ def _image_bytes(image: np.ndarray, path: Path) -> bytes:
     return buf.getvalue()
 
 
+def _report(path: str, data: bytes) -> None:
+    h = container.read_header(data)
+    print(f"{path}: {len(data)} bytes, {8 * len(data) / (h.width * h.height):.4f} bpp")
+
+
 def _cmd_encode(args) -> None:
     options = dict(R=args.R, C=args.C, T=args.T, table=args.table, bias=args.bias)
     if args.theta is not None:
@@ -57,8 +64,14 @@ def _cmd_encode(args) -> None:
         options["quality"] = args.quality
     data = encode(load_image(args.input), **options)
     write_atomic(args.output, data, force=args.force)
-    h = container.read_header(data)
-    print(f"{args.output}: {len(data)} bytes, {8 * len(data) / (h.width * h.height):.4f} bpp")
+    _report(args.output, data)
+
+
+def _cmd_truncate(args) -> None:
+    data = Path(args.input).read_bytes()
+    cut = truncate(data, args.bytes, bpp=args.bpp, until=args.until)
+    write_atomic(args.output, cut, force=args.force)
+    _report(args.output, cut)
 
 
 def _cmd_decode(args) -> None:
@@ -80,11 +93,14 @@ def _cmd_info(args) -> None:
     print(f"window      T={header.T:g} ms, theta={header.theta:g}, bias={header.bias:g} (beta)")
     print(f"table       {TABLES[header.table]} (chroma x{header.chroma:g})")
     print(f"time slices {header.planes} ({len(chunks)} complete)")
+    if header.cut:
+        where = f"inside slice {len(chunks)}" if partial.declared else "at a slice end"
+        print(f"cut         on purpose {where} (format version 2)")
     for s, chunk in enumerate(chunks):
         t = header.T / 2 ** (header.planes - 1 - s)
         print(f"  slice {s:2d}  until t = {t:9.4f} ms  {len(chunk):8d} bytes")
     if partial:
-        print(f"  partial slice: {len(partial)} bytes")
+        print(f"  partial slice: {len(partial)} bytes of {partial.declared} (slice {len(chunks)})")
 
 
 def _cmd_figures(args) -> None:
@@ -130,6 +146,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="fail on a damaged time slice")
     p.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
     p.set_defaults(run=_cmd_decode)
+
+    p = sub.add_parser(
+        "truncate", help="cut a .spk file to a size, bit rate or instant (no re-encoding)"
+    )
+    p.add_argument("input")
+    p.add_argument("output", help="the cut .spk file to write")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--bytes", type=int, help="exactly this many bytes, header included")
+    target.add_argument("--bpp", type=float, help="bits per pixel: floor(bpp*W*H/8) bytes")
+    target.add_argument("--until", type=float, help="the instant, a fraction of T in (0, 1]")
+    p.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
+    p.set_defaults(run=_cmd_truncate)
 
     p = sub.add_parser("info", help="describe a .spk file")
     p.add_argument("input")

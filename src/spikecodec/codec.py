@@ -241,12 +241,34 @@ def spike_counts(
     return replace(header, planes=planes), counts
 
 
-def encode(image, quality: float | None = None, **params) -> bytes:
+def encode(
+    image,
+    quality: float | None = None,
+    *,
+    target_bytes: int | None = None,
+    target_bpp: float | None = None,
+    target_psnr: float | None = None,
+    **params,
+) -> bytes:
     """Compress an image into a ``.spk`` byte string.
 
     The image and parameters are those of :func:`spike_counts` (``quality`` 1..100, or
-    ``theta``, ``R``, ``C``, ``T``, ``table``, ``bias``, ``chroma``).
+    ``theta``, ``R``, ``C``, ``T``, ``table``, ``bias``, ``chroma``). A target, exactly
+    ``target_bytes`` bytes, ``target_bpp`` bits per pixel (``floor(bpp*W*H/8)`` bytes) or the
+    fewest bytes reaching ``target_psnr`` dB, is met by cutting a stream (a cut stream, format
+    version 2): see :func:`spikecodec.ratecontrol.encode_to_target`.
     """
+    if any(t is not None for t in (target_bytes, target_bpp, target_psnr)):
+        from .ratecontrol import encode_to_target
+
+        return encode_to_target(
+            image,
+            quality,
+            target_bytes=target_bytes,
+            target_bpp=target_bpp,
+            target_psnr=target_psnr,
+            **params,
+        )
     header, counts = spike_counts(image, quality, **params)
     chunks = encode_slices(counts, _layouts(header), header.planes)
     return container.pack(header, chunks)

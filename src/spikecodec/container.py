@@ -3,7 +3,7 @@
 Layout (all integers little-endian)::
 
     magic     4 bytes  b"\\x89SPK"
-    version   u8       FORMAT_VERSION
+    version   u8       1, or 2 for a cut stream (below)
     mode      u8       0 = grayscale "L", 1 = "RGB" (YCbCr 4:2:0 inside)
     width     u32
     height    u32
@@ -38,21 +38,41 @@ Damage and truncation are told apart by the declared ``size``:
 
 Because the chunk CRC covers the length field, a damaged length is otherwise always caught,
 like a damaged payload (up to CRC32 collisions, probability 2**-32).
+
+A *cut stream* (version 2, made by :func:`cut`) is the first ``size`` bytes of a stream made
+whole again: its header says version 2 and the new ``size``, so it may end before its last time
+slice, and inside one. The chunk it ends in keeps its length field (the slice's whole length)
+and its CRC covers the length field and the bytes kept; a cut inside a chunk's 8-byte head
+leaves that many zero bytes instead. Read whole, a cut stream is complete and every byte of it
+is checked (header CRC, chunk CRCs, zero padding), and it gives exactly the chunks and partial
+chunk its original's first ``size`` bytes give (with ``Header.cut`` set); cut short in turn, it
+reads like any truncated stream. Version-1 streams read as before; readers of version 1 only
+refuse cut streams (unknown version 2).
 """
 
 from __future__ import annotations
 
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from .errors import CorruptStreamError, LimitError, TruncatedStreamError
+from .errors import CorruptStreamError, LimitError, SpikeCodecError, TruncatedStreamError
 from .tables import TABLES
 
-__all__ = ["MAGIC", "Header", "MAX_IMAGE_PIXELS", "PartialChunk", "pack", "read_header", "unpack"]
+__all__ = [
+    "MAGIC",
+    "Header",
+    "MAX_IMAGE_PIXELS",
+    "PartialChunk",
+    "cut",
+    "pack",
+    "read_header",
+    "unpack",
+]
 
 MAGIC = b"\x89SPK"
 FORMAT_VERSION = 1
+CUT_VERSION = 2
 MAX_IMAGE_PIXELS = 178_956_970  # Pillow's DecompressionBombError limit: 2 * Image.MAX_IMAGE_PIXELS
 MAX_PLANES = 40
 MODES = ("L", "RGB")
@@ -67,6 +87,7 @@ _CRC = struct.Struct("<I")
 _CHUNK = struct.Struct("<II")
 _LENGTH = struct.Struct("<I")
 HEADER_SIZE = _HEADER.size + _CRC.size
+CHUNK_HEAD_SIZE = _CHUNK.size  # length u32 + crc u32 before each chunk's payload
 
 
 @dataclass(frozen=True)
@@ -84,6 +105,7 @@ class Header:
     table: int
     chroma: float
     planes: int
+    cut: bool = False  # a cut stream (version 2): it may end before its last slice, inside one
 
 
 def _chunk_crc(length: bytes, payload: bytes) -> int:
@@ -91,14 +113,21 @@ def _chunk_crc(length: bytes, payload: bytes) -> int:
     return zlib.crc32(payload, zlib.crc32(length))
 
 
-def pack(header: Header, chunks: list[bytes]) -> bytes:
-    """Serialize a header and its time-slice chunks into a ``.spk`` byte string."""
-    size = HEADER_SIZE + sum(_CHUNK.size + len(payload) for payload in chunks)
+def pack(header: Header, chunks: list[bytes], *, padding: int = 0) -> bytes:
+    """Serialize a header and its time-slice chunks into a ``.spk`` byte string.
+
+    With ``header.cut`` the stream is a cut one (version 2): a :class:`PartialChunk` is written
+    with its slice's whole length (``declared``) and a CRC over the bytes it holds, and
+    ``padding`` zero bytes end the stream (a cut inside the next chunk's head).
+    """
+    if padding and not (header.cut and 0 < padding < _CHUNK.size):
+        raise ValueError(f"only a cut stream ends with 1 to 7 zero bytes, not {padding}")
+    size = HEADER_SIZE + sum(_CHUNK.size + len(payload) for payload in chunks) + padding
     if size > 0xFFFF_FFFF:
         raise LimitError(f"a stream of {size} bytes exceeds the format's 4 GiB limit")
     fields = _HEADER.pack(
         MAGIC,
-        FORMAT_VERSION,
+        CUT_VERSION if header.cut else FORMAT_VERSION,
         MODES.index(header.mode),
         header.width,
         header.height,
@@ -114,9 +143,10 @@ def pack(header: Header, chunks: list[bytes]) -> bytes:
     )
     parts = [fields, _CRC.pack(zlib.crc32(fields))]
     for payload in chunks:
-        length = _LENGTH.pack(len(payload))
+        declared = payload.declared if header.cut and isinstance(payload, PartialChunk) else None
+        length = _LENGTH.pack(len(payload) if declared is None else declared)
         parts += [length, _CRC.pack(_chunk_crc(length, payload)), payload]
-    return b"".join(parts)
+    return b"".join(parts) + bytes(padding)
 
 
 def _read_header(data: bytes, max_pixels: int) -> tuple[Header, int]:
@@ -130,8 +160,8 @@ def _read_header(data: bytes, max_pixels: int) -> tuple[Header, int]:
     (_, version, mode, width, height, R, C, T, theta, bias, table, chroma, planes, size) = (
         _HEADER.unpack(fields)
     )
-    if version != FORMAT_VERSION:
-        raise CorruptStreamError(f"unsupported format version {version} (this reads 1)")
+    if version not in (FORMAT_VERSION, CUT_VERSION):
+        raise CorruptStreamError(f"unsupported format version {version} (this reads 1 and 2)")
     if zlib.crc32(fields) != crc:
         raise CorruptStreamError("header checksum mismatch")
     if mode >= len(MODES):
@@ -156,7 +186,8 @@ def _read_header(data: bytes, max_pixels: int) -> tuple[Header, int]:
         raise CorruptStreamError(f"invalid bias = {bias!r} (must lie in [0, 1))")
     if table >= len(TABLES):
         raise CorruptStreamError(f"unknown threshold table id {table}")
-    header = Header(MODES[mode], width, height, R, C, T, theta, bias, table, chroma, planes)
+    cut = version == CUT_VERSION
+    header = Header(MODES[mode], width, height, R, C, T, theta, bias, table, chroma, planes, cut)
     return header, size
 
 
@@ -190,6 +221,7 @@ def unpack(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> tuple[Header, lis
     complete = len(data) >= size
     end = min(len(data), size)
     chunks: list[bytes] = []
+    partial = PartialChunk(b"", 0)
     pos = HEADER_SIZE
 
     def damaged(message: str) -> CorruptStreamError:
@@ -197,23 +229,26 @@ def unpack(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> tuple[Header, lis
 
     while len(chunks) < header.planes and pos < end:
         if end - pos < _CHUNK.size:
-            if complete:
+            if complete and not (header.cut and not any(data[pos:end])):
                 raise damaged("its head runs past the end of the stream")
-            return header, chunks, PartialChunk(b"", 0)
+            break
         length, crc = _CHUNK.unpack_from(data, pos)
-        if pos + _CHUNK.size + length > size:
+        if pos + _CHUNK.size + length > size and not header.cut:
             raise damaged(
                 f"its length {length} runs past the end of the {size}-byte stream (damaged "
                 "length field)"
             )
         length_field = bytes(data[pos : pos + _LENGTH.size])
         pos += _CHUNK.size
-        payload = bytes(data[pos : pos + length])
-        pos += length
-        if len(payload) < length:  # only when truncated: a complete stream holds `size` bytes
-            return header, chunks, PartialChunk(payload, length)
-        if _chunk_crc(length_field, payload) != crc:
+        payload = bytes(data[pos : min(pos + length, end)])
+        pos += len(payload)
+        # A payload cut short is the end of a cut stream, or of a stream truncated in transit
+        # (whose last bytes cannot be checked).
+        if (len(payload) == length or complete) and _chunk_crc(length_field, payload) != crc:
             raise damaged("checksum mismatch (damaged payload or length field)")
+        if len(payload) < length:
+            partial = PartialChunk(payload, length)
+            break
         chunks.append(payload)
     if pos < size and len(chunks) == header.planes:
         raise damaged(f"{size - pos} unexpected bytes after the last time slice")
@@ -223,4 +258,31 @@ def unpack(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> tuple[Header, lis
             chunks,
             header,
         )
-    return header, chunks, PartialChunk(b"", 0)
+    return header, chunks, partial
+
+
+def cut(data: bytes, size: int, max_pixels: int = MAX_IMAGE_PIXELS) -> bytes:
+    """A stream's first ``size`` bytes as a cut stream (version 2): complete, checked, and
+    decoding exactly like those bytes (see the module docstring).
+
+    The stream is read (and checked) with :func:`unpack`; it may itself be cut or truncated.
+    ``size`` runs from the header's length to the stream's; a whole stream cut to its own
+    length is returned as it is.
+    """
+    header, chunks, partial = unpack(data, max_pixels)
+    if not HEADER_SIZE <= size <= len(data):
+        raise SpikeCodecError(
+            f"cannot cut a {len(data)}-byte stream to {size} bytes (the header alone is "
+            f"{HEADER_SIZE})"
+        )
+    if size == len(data) == _read_header(bytes(data[:HEADER_SIZE]), max_pixels)[1]:
+        return bytes(data)
+    kept: list[bytes] = []
+    pos = HEADER_SIZE
+    for payload in [*chunks, partial]:
+        room = size - pos - _CHUNK.size
+        if room < 0:
+            break
+        kept.append(PartialChunk(payload[:room], getattr(payload, "declared", len(payload))))
+        pos += _CHUNK.size + len(kept[-1])
+    return pack(replace(header, cut=True), kept, padding=size - pos)
