@@ -149,7 +149,7 @@ def test_info_on_a_cut_stream_says_it_was_cut_inside_a_slice(tmp_path, png, caps
     assert main(["info", str(cut)]) == 0
     out = capsys.readouterr().out
     assert "(1 complete)" in out
-    assert "cut         on purpose inside slice 1 (format version 2)" in out
+    assert "cut         on purpose inside slice 1 (format version 3)" in out
     assert f"partial slice: 3 bytes of {len(chunks[1])} (slice 1)" in out
 
 
@@ -391,3 +391,17 @@ def test_version(capsys):
         main(["--version"])
     assert info.value.code == 0
     assert capsys.readouterr().out.strip() == f"spikecodec {sc.__version__}"
+
+
+def test_bench_runs_from_the_command_line(tmp_path):
+    image = tmp_path / "crop.png"
+    Image.fromarray(load_sample("kodim05")[:48, :40]).convert("L").save(image)
+    out = tmp_path / "bench"
+    args = ["bench", str(image), "--codecs", "spikecodec,jpeg", "--workers", "0", "--out"]
+    settings = ["--settings", "jpeg=30,60,90", "--settings", "spikecodec=30,60,90"]
+    assert main([*args, str(out), *settings, "--no-progress"]) == 0
+    rows = (out / "rows.csv").read_text().splitlines()
+    assert len(rows) == 1 + 6
+    assert {"spikecodec.json", "jpeg.json", "bd.md", "rd.png", "speed.md"} <= {
+        p.name for p in out.iterdir()
+    }

@@ -266,7 +266,7 @@ def test_extreme_header_parameters_inside_the_domain_decode_cleanly(kodak75):
     (a NaN cast to uint8 would make the output platform-dependent), never a crash."""
     lo, hi = container.PARAM_MIN, container.PARAM_MAX
     for R, C, T, theta, chroma in itertools.product((lo, hi), repeat=5):
-        for bias, planes in ((0.0, 1), (0.99, 40)):
+        for bias, planes in ((0.0, 1), (0.99, container.MAX_PLANES)):
             data = with_header(
                 kodak75, R=R, C=C, T=T, theta=theta, chroma=chroma, bias=bias, planes=planes
             )

@@ -9,6 +9,7 @@ from .codec import decode, decode_counts, decode_progressive, encode, load_image
 from .errors import (
     CorruptStreamError,
     LimitError,
+    RateControlError,
     SpikeCodecError,
     SpikeCodecWarning,
     TruncatedStreamError,
@@ -18,7 +19,7 @@ from .events import Events, load_events, save_events, to_events
 from .neuron import LIF, SpikeEvents
 from .pillow import register_pillow
 from .quantizer import NeuroQuantizer
-from .ratecontrol import RateControlError, truncate
+from .ratecontrol import truncate
 
 __all__ = [
     "LIF",

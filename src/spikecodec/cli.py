@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from . import __version__, container
+from .bench.command import add_parser as add_bench_parser
 from .codec import decode, encode, load_image
 from .errors import SpikeCodecError, SpikeCodecWarning
 from .events import add_spikes_parser
@@ -95,7 +96,7 @@ def _cmd_info(args) -> None:
     print(f"time slices {header.planes} ({len(chunks)} complete)")
     if header.cut:
         where = f"inside slice {len(chunks)}" if partial.declared else "at a slice end"
-        print(f"cut         on purpose {where} (format version 2)")
+        print(f"cut         on purpose {where} (format version {container.CUT_VERSION})")
     for s, chunk in enumerate(chunks):
         t = header.T / 2 ** (header.planes - 1 - s)
         print(f"  slice {s:2d}  until t = {t:9.4f} ms  {len(chunk):8d} bytes")
@@ -174,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_spikes_parser(sub)
     add_progressive_parser(sub)
+    add_bench_parser(sub)
     return parser
 
 

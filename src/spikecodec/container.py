@@ -3,7 +3,7 @@
 Layout (all integers little-endian)::
 
     magic     4 bytes  b"\\x89SPK"
-    version   u8       1, or 2 for a cut stream (below)
+    version   u8       2, or 3 for a cut stream (below)
     mode      u8       0 = grayscale "L", 1 = "RGB" (YCbCr 4:2:0 inside)
     width     u32
     height    u32
@@ -39,15 +39,17 @@ Damage and truncation are told apart by the declared ``size``:
 Because the chunk CRC covers the length field, a damaged length is otherwise always caught,
 like a damaged payload (up to CRC32 collisions, probability 2**-32).
 
-A *cut stream* (version 2, made by :func:`cut`) is the first ``size`` bytes of a stream made
-whole again: its header says version 2 and the new ``size``, so it may end before its last time
+A *cut stream* (version 3, made by :func:`cut`) is the first ``size`` bytes of a stream made
+whole again: its header says version 3 and the new ``size``, so it may end before its last time
 slice, and inside one. The chunk it ends in keeps its length field (the slice's whole length)
 and its CRC covers the length field and the bytes kept; a cut inside a chunk's 8-byte head
 leaves that many zero bytes instead. Read whole, a cut stream is complete and every byte of it
 is checked (header CRC, chunk CRCs, zero padding), and it gives exactly the chunks and partial
 chunk its original's first ``size`` bytes give (with ``Header.cut`` set); cut short in turn, it
-reads like any truncated stream. Version-1 streams read as before; readers of version 1 only
-refuse cut streams (unknown version 2).
+reads like any truncated stream.
+
+Version 1 was the same layout with slices coded by the earlier pass-by-pass entropy coder; it
+is refused (no files of it were released).
 """
 
 from __future__ import annotations
@@ -71,10 +73,10 @@ __all__ = [
 ]
 
 MAGIC = b"\x89SPK"
-FORMAT_VERSION = 1
-CUT_VERSION = 2
+FORMAT_VERSION = 2
+CUT_VERSION = 3
 MAX_IMAGE_PIXELS = 178_956_970  # Pillow's DecompressionBombError limit: 2 * Image.MAX_IMAGE_PIXELS
-MAX_PLANES = 40
+MAX_PLANES = 31  # counts below 2^31: the decoder holds them in int32
 MODES = ("L", "RGB")
 # R, C, T (ms), theta and chroma must lie in [PARAM_MIN, PARAM_MAX]: far wider than any use, and
 # narrow enough that no threshold, step or reconstruction the decoder derives from them (products
@@ -105,7 +107,7 @@ class Header:
     table: int
     chroma: float
     planes: int
-    cut: bool = False  # a cut stream (version 2): it may end before its last slice, inside one
+    cut: bool = False  # a cut stream (version 3): it may end before its last slice, inside one
 
 
 def _chunk_crc(length: bytes, payload: bytes) -> int:
@@ -116,7 +118,7 @@ def _chunk_crc(length: bytes, payload: bytes) -> int:
 def pack(header: Header, chunks: list[bytes], *, padding: int = 0) -> bytes:
     """Serialize a header and its time-slice chunks into a ``.spk`` byte string.
 
-    With ``header.cut`` the stream is a cut one (version 2): a :class:`PartialChunk` is written
+    With ``header.cut`` the stream is a cut one (version 3): a :class:`PartialChunk` is written
     with its slice's whole length (``declared``) and a CRC over the bytes it holds, and
     ``padding`` zero bytes end the stream (a cut inside the next chunk's head).
     """
@@ -161,7 +163,9 @@ def _read_header(data: bytes, max_pixels: int) -> tuple[Header, int]:
         _HEADER.unpack(fields)
     )
     if version not in (FORMAT_VERSION, CUT_VERSION):
-        raise CorruptStreamError(f"unsupported format version {version} (this reads 1 and 2)")
+        raise CorruptStreamError(
+            f"unsupported format version {version} (this reads {FORMAT_VERSION} and {CUT_VERSION})"
+        )
     if zlib.crc32(fields) != crc:
         raise CorruptStreamError("header checksum mismatch")
     if mode >= len(MODES):
@@ -262,7 +266,7 @@ def unpack(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> tuple[Header, lis
 
 
 def cut(data: bytes, size: int, max_pixels: int = MAX_IMAGE_PIXELS) -> bytes:
-    """A stream's first ``size`` bytes as a cut stream (version 2): complete, checked, and
+    """A stream's first ``size`` bytes as a cut stream (version 3): complete, checked, and
     decoding exactly like those bytes (see the module docstring).
 
     The stream is read (and checked) with :func:`unpack`; it may itself be cut or truncated.

@@ -3,6 +3,7 @@
 __all__ = [
     "CorruptStreamError",
     "LimitError",
+    "RateControlError",
     "SpikeCodecError",
     "SpikeCodecWarning",
     "TruncatedStreamError",
@@ -41,3 +42,12 @@ class SpikeCodecWarning(UserWarning):
 
 class UnsupportedImageError(SpikeCodecError):
     """The input is not an image spikecodec codes (unreadable, wrong mode, dtype or shape)."""
+
+
+class RateControlError(SpikeCodecError):
+    """A rate-control target that is invalid, ambiguous or out of reach; ``best`` is the closest
+    reachable value (bytes or dB) when the target is out of reach, else None."""
+
+    def __init__(self, message: str, best: float | None = None):
+        super().__init__(message)
+        self.best = best

@@ -2,7 +2,7 @@
 
 The stream is embedded (any prefix decodes), so a rate is reached exactly by cutting one:
 :func:`truncate` cuts an existing stream (no re-encoding) into a cut stream, complete and
-checked (:func:`spikecodec.container.cut`, format version 2), that decodes exactly like the
+checked (:func:`spikecodec.container.cut`, format version 3), that decodes exactly like the
 original's first ``n`` bytes. :func:`encode_to_target` (behind ``encode(image,
 target_bytes=...)``, ``target_bpp=`` and ``target_psnr=``) chooses the stream to cut:
 
@@ -32,7 +32,7 @@ from itertools import accumulate
 from numbers import Integral, Real
 
 from . import codec, container
-from .errors import SpikeCodecError
+from .errors import RateControlError
 from .metrics import psnr
 from .tables import quality_to_step
 
@@ -41,15 +41,6 @@ __all__ = ["RateControlError", "encode_to_target", "truncate"]
 _BYTES_RTOL = 0.005  # a budget's stream may be this much longer than the budget
 _PSNR_TOL = 0.02  # dB above the target for the stream whose prefix is searched
 _MAX_STEPS = 40
-
-
-class RateControlError(SpikeCodecError):
-    """A rate-control target that is invalid, ambiguous or out of reach; ``best`` is the closest
-    reachable value (bytes or dB) when the target is out of reach, else None."""
-
-    def __init__(self, message: str, best: float | None = None):
-        super().__init__(message)
-        self.best = best
 
 
 def _budget(pixels: int, n_bytes: int | None, bpp: float | None) -> int:
@@ -85,7 +76,7 @@ def truncate(
     """Cut a stream to ``n_bytes``, to ``bpp`` bits per pixel, or to the instant ``until``.
 
     ``until`` is a fraction ``0 < until <= 1`` of the window ``T``: the result decodes to
-    ``decode(data, until=until)``. The result is a cut stream (format version 2) that decodes
+    ``decode(data, until=until)``. The result is a cut stream (format version 3) that decodes
     with ``strict=True`` exactly like ``data[:n]``; a whole stream cut to its own length is
     returned unchanged. The stream may itself be cut or truncated, not damaged.
     """
