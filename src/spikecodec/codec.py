@@ -274,11 +274,12 @@ def encode(
     return container.pack(header, chunks)
 
 
-def _centroid_offsets(prefix: np.ndarray) -> np.ndarray:
-    """Per-band reconstruction offsets ``delta`` from the decoded counts (Laplacian fit)."""
-    mags = prefix.reshape(-1, prefix.shape[-1])
-    nonzero = (mags > 0).sum(axis=0)
-    excess = np.where(mags > 0, mags - 1, 0).sum(axis=0)
+def _centroid_offsets(k: np.ndarray, band: np.ndarray) -> np.ndarray:
+    """Per-band reconstruction offsets ``delta`` from the non-zero decoded counts ``k`` of each
+    ``band`` (Laplacian fit: ``r = (excess + 1/2) / (excess + nonzero + 1)``, ``a = -ln r``,
+    ``delta = 1/a - r/(1 - r)``)."""
+    nonzero = np.bincount(band, minlength=64)
+    excess = np.bincount(band, weights=k - 1, minlength=64)
     r = (excess + 0.5) / (excess + nonzero + 1.0)
     a = -np.log(r)
     delta = 1.0 / a - r / (1.0 - r)
@@ -287,18 +288,24 @@ def _centroid_offsets(prefix: np.ndarray) -> np.ndarray:
 
 
 def _reconstruct(state: PlaneState, quantizer: NeuroQuantizer, thresholds: np.ndarray):
-    """Coefficients from counts known at instants ``T/2^level`` (cells of window ``T``)."""
+    """Coefficients from counts known at instants ``T/2^level`` (cells of window ``T``): each
+    non-zero count ``k`` at level ``l`` lies in ``[I_(k 2^l), I_((k+1) 2^l))``, at the
+    centroid offset of its band."""
     coeffs = np.zeros(state.prefix.shape)
-    nz = state.prefix > 0
-    for level in np.unique(state.level[nz]):
-        at = nz & (state.level == level)
-        k = state.prefix[at]
-        step = np.int64(1) << int(level)
-        lo = quantizer.thresholds(k * step)
-        hi = quantizer.thresholds((k + 1) * step)
-        delta = _centroid_offsets(np.where(at, state.prefix, 0))
-        coeffs[at] = state.sign[at] * (lo + delta[np.nonzero(at)[2]] * (hi - lo))
-    return coeffs * thresholds
+    where = np.flatnonzero(state.prefix)
+    flat = coeffs.reshape(-1)
+    k = state.prefix.reshape(-1)[where].astype(np.int64)
+    level = state.level.reshape(-1)[where]
+    band = where % state.prefix.shape[-1]
+    values = np.empty(where.size)
+    for lv in np.unique(level):
+        at = level == lv
+        step = np.int64(1) << int(lv)
+        lo = quantizer.thresholds(k[at] * step)
+        hi = quantizer.thresholds((k[at] + 1) * step)
+        values[at] = lo + _centroid_offsets(k[at], band[at])[band[at]] * (hi - lo)
+    flat[where] = state.sign.reshape(-1)[where] * values * thresholds[band]
+    return coeffs
 
 
 def _open(data, max_pixels: int, strict: bool) -> tuple[Header, list[bytes], bytes]:
