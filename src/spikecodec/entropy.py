@@ -224,6 +224,23 @@ def _extents(prefix, eob):
 
 
 @kernel
+def _extents_in_time(counts, out):
+    """``out[i, j, p]``: block (i, j)'s ``eob`` at instant ``T/2^p`` (the encoder's truth)."""
+    by, bx = counts.shape[:2]
+    for i in range(by):
+        for j in range(bx):
+            for q in range(out.shape[2]):
+                out[i, j, q] = 0
+            for k in range(1, _NCOEF):
+                v = abs(counts[i, j, k])
+                q = 0
+                while v:
+                    out[i, j, q] = k + 1
+                    v >>= 1
+                    q += 1
+
+
+@kernel
 def _neighbour_extent(eob, i, j):
     """Mean ``eob`` of the (up to 4) neighbouring blocks, rounded half up."""
     by, bx = eob.shape
@@ -237,7 +254,9 @@ def _neighbour_extent(eob, i, j):
 
 
 @kernel
-def _significance_pass(prefix, sign, level, eob, p, chroma, models, st, buf, truth, enc, start):
+def _significance_pass(
+    prefix, sign, level, eob, p, chroma, models, st, buf, truth, truth_eob, enc, start
+):
     """Extent growth, then significance and sign of the silent AC coefficients before the
     (new) ``eob``, block by block from index ``start`` (returns as :func:`_dc_pass`)."""
     by, bx = prefix.shape[:2]
@@ -247,12 +266,7 @@ def _significance_pass(prefix, sign, level, eob, p, chroma, models, st, buf, tru
             return b
         old = eob[i, j]
         near = _BITLEN[_neighbour_extent(eob, i, j)]
-        target = 0
-        if enc:
-            for k in range(_NCOEF - 1, 0, -1):
-                if (abs(truth[i, j, k]) >> p) > 0:
-                    target = k + 1
-                    break
+        target = truth_eob[i, j, p] if enc else 0
         ctx = _GROWTH + (_BITLEN[old] * 7 + near) * 2 + chroma
         grows = code_bit(st, buf, models, ctx, target > old, enc)
         if grows < 0:
@@ -417,13 +431,18 @@ class _Slice:
 
 
 _NO_TRUTH = np.zeros((1, 1, 1), np.int64)
+_NO_EXTENTS = np.zeros((1, 1, 1), np.int8)
 
 
-def _code_slice(sl: _Slice, models, states: list[PlaneState], p: int, counts=None) -> None:
+def _code_slice(
+    sl: _Slice, models, states: list[PlaneState], p: int, counts=None, extents=None
+) -> None:
     """Code bit-plane ``p`` of every colour plane and update ``states`` to the instant T/2^p
     (as far as the stream reaches). The same procedure runs on both sides: the encoder is
-    given the true signed ``counts``; ``states`` then hold what a decoder knows."""
+    given the true signed ``counts`` and their ``extents`` in time (:func:`_extents_in_time`);
+    ``states`` then hold what a decoder knows."""
     truths = counts if counts is not None else [_NO_TRUTH] * len(states)
+    extents = extents if extents is not None else [_NO_EXTENTS] * len(states)
     edges = [_edge_weights(st.weights) for st in states]
     sides = []
     for st, e in zip(states, edges):
@@ -441,8 +460,8 @@ def _code_slice(sl: _Slice, models, states: list[PlaneState], p: int, counts=Non
         eob = np.empty(st.prefix.shape[:2], np.int64)
         _extents(st.prefix, eob)
         eobs.append(eob)
-    for st, eob, truth in zip(states, eobs, truths):
-        sl.truth = (truth,)
+    for st, eob, truth, truth_eob in zip(states, eobs, truths, extents):
+        sl.truth = (truth, truth_eob)
         args = (st.prefix, st.sign, st.level, eob, p, int(st.chroma), models)
         if not sl.run(_significance_pass, *args):
             return
@@ -459,12 +478,15 @@ def encode_slices(counts: list[np.ndarray], layouts: list[Layout], planes: int) 
     """
     models = new_models(_CONTEXTS)
     counts = [np.ascontiguousarray(c, dtype=np.int64) for c in counts]
+    extents = [np.empty((*c.shape[:2], planes), np.int8) for c in counts]
+    for c, e in zip(counts, extents):
+        _extents_in_time(c, e)
     states = [PlaneState.empty(layout, planes) for layout in layouts]
     size = sum(c.size for c in counts) // 8
     slices = []
     for p in range(planes - 1, -1, -1):
         sl = _Slice(True, size=size)
-        _code_slice(sl, models, states, p, counts)
+        _code_slice(sl, models, states, p, counts, extents)
         slices.append(sl.payload(models))
     return slices
 
