@@ -36,6 +36,7 @@ every machine.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -102,7 +103,8 @@ _PRED_SHIFT = 22  # a side difference of 2^22 is a DC count unit (see _edge_weig
 _LEFT, _RIGHT, _TOP, _BOTTOM = range(4)
 
 
-def _edge_weights(weights: np.ndarray) -> np.ndarray:
+@functools.lru_cache(maxsize=16)
+def _edge_weights(weights: tuple[float, ...]) -> np.ndarray:
     """(64, 4) integer weights ``E[k, side] = round(2^20 * w_k * sum(3*b_0 - b_1))``: the
     boundary line ``b_0`` and the one inside it ``b_1`` of DCT basis ``k`` (zigzag,
     orthonormal), on the left, right, top and bottom side; ``w_k`` the band's relative step.
@@ -120,7 +122,8 @@ def _edge_weights(weights: np.ndarray) -> np.ndarray:
         3 * pixels[:, 7, :] - pixels[:, 6, :],
     ]
     c = np.stack([s.sum(axis=1) for s in sides], axis=1)
-    w = np.clip(np.nan_to_num(weights / weights[0]), 0, 1 << 12)
+    w = np.asarray(weights)
+    w = np.clip(np.nan_to_num(w / w[0]), 0, 1 << 12)
     return np.rint(c * w[:, None] * (1 << 20)).astype(np.int64)
 
 
@@ -443,7 +446,7 @@ def _code_slice(
     ``states`` then hold what a decoder knows."""
     truths = counts if counts is not None else [_NO_TRUTH] * len(states)
     extents = extents if extents is not None else [_NO_EXTENTS] * len(states)
-    edges = [_edge_weights(st.weights) for st in states]
+    edges = [_edge_weights(tuple(st.weights)) for st in states]
     sides = []
     for st, e in zip(states, edges):
         s = np.empty((*st.prefix.shape[:2], 4), np.int64)
