@@ -6,7 +6,8 @@ References are built here independently: the orthonormal DCT-II matrix from its 
 by loops at every internal block boundary (only the tuned 4x4 ``V`` is taken from the module),
 the coding gains of the DCT and of the lapped transform on an AR(1) source, the zigzag sequence
 as printed in ITU-T T.81 (Figure A.6), PIL's own RGB -> YCbCr conversion, and libjpeg's "fancy"
-upsampling written as a loop.
+upsampling written as a loop. The previous numpy implementation is kept here too: the compiled
+kernels must reproduce it on random images of any size and on a photograph.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import math
 
 import numpy as np
 import pytest
+import scipy.fft
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -106,8 +108,11 @@ def test_a_single_block_is_the_plain_dct(shape):
 
 
 def test_the_prefilter_follows_its_formula():
-    np.testing.assert_allclose(transform.PREFILTER, prefilter(transform._V), atol=1e-12)
-    np.testing.assert_allclose(transform.PREFILTER @ transform.POSTFILTER, np.eye(8), atol=1e-9)
+    # The compiled butterflies, applied to the unit vectors, are P (with V) and P^-1 (with V^-1).
+    pre = np.array([transform._lap(transform._V, *e) for e in np.eye(8)]).T
+    post = np.array([transform._lap(transform._V_INV, *e) for e in np.eye(8)]).T
+    np.testing.assert_allclose(pre, prefilter(transform._V), atol=1e-12)
+    np.testing.assert_allclose(pre @ post, np.eye(8), atol=1e-12)
 
 
 @pytest.mark.parametrize("shape", [(16, 24), (7, 13), (17, 9), (1, 30), (40, 40)])
@@ -321,3 +326,184 @@ def test_down_then_upsampling_keeps_the_interior_of_a_linear_ramp():
     ramp = np.add.outer(2.0 * np.arange(20), 3.0 * np.arange(30))
     back = upsample_420(downsample_420(ramp), ramp.shape)
     np.testing.assert_allclose(back[1:-1, 1:-1], ramp[1:-1, 1:-1], atol=1e-9)
+
+
+# --------------------------------------------------------------------------------------------
+# The previous implementation (numpy and scipy.fft, before the compiled kernels), as it was but
+# for names, the reference the kernels must reproduce: floats within 1e-9, uint8 RGB identical
+# but for values within 1e-9 of a rounding boundary.
+
+
+def reference_rgb_to_ycbcr(rgb):
+    ycc = np.tensordot(REF_RGB_TO_YCBCR, rgb.astype(np.float64), axes=([1], [2]))
+    ycc[1:] += 128.0
+    return ycc
+
+
+def reference_ycbcr_to_rgb_unrounded(y, cb, cr):
+    return np.tensordot(np.linalg.inv(REF_RGB_TO_YCBCR), np.stack([y, cb - 128.0, cr - 128.0]), 1)
+
+
+def reference_ycbcr_to_rgb(y, cb, cr):
+    rgb = reference_ycbcr_to_rgb_unrounded(y, cb, cr)
+    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8).transpose(1, 2, 0)
+
+
+def reference_downsample_420(plane):
+    h, w = plane.shape
+    padded = np.pad(plane, ((0, h % 2), (0, w % 2)), mode="edge")
+    return padded.reshape((h + 1) // 2, 2, (w + 1) // 2, 2).mean(axis=(1, 3))
+
+
+def reference_upsample_axis(plane, axis, size):
+    ext = np.concatenate([np.take(plane, [0], axis), plane, np.take(plane, [-1], axis)], axis=axis)
+    n = plane.shape[axis]
+    centre = np.take(ext, np.arange(1, n + 1), axis)
+    before = np.take(ext, np.arange(0, n), axis)
+    after = np.take(ext, np.arange(2, n + 2), axis)
+    even, odd = 0.75 * centre + 0.25 * before, 0.75 * centre + 0.25 * after
+    out = np.stack([even, odd], axis=axis + 1)
+    shape = list(plane.shape)
+    shape[axis] = 2 * n
+    return np.take(out.reshape(shape), np.arange(size), axis)
+
+
+def reference_upsample_420(plane, shape):
+    return reference_upsample_axis(reference_upsample_axis(plane, 0, shape[0]), 1, shape[1])
+
+
+def reference_filter_boundaries(x, matrix, axis):
+    x = np.moveaxis(x, axis, -1)
+    blocks = x.shape[-1] // 8
+    if blocks > 1:
+        around = np.arange(1, blocks)[:, None] * 8 + np.arange(-4, 4)
+        x[..., around] = x[..., around] @ matrix.T
+    return np.moveaxis(x, -1, axis)
+
+
+def reference_block_dct(plane):
+    h, w = plane.shape
+    x = np.pad(plane.astype(np.float64) - 128.0, ((0, -h % 8), (0, -w % 8)), mode="edge")
+    x = reference_filter_boundaries(reference_filter_boundaries(x, REF_PRE, 1), REF_PRE, 0)
+    by, bx = x.shape[0] // 8, x.shape[1] // 8
+    blocks = x.reshape(by, 8, bx, 8).transpose(0, 2, 1, 3)
+    coeffs = scipy.fft.dctn(blocks, type=2, axes=(2, 3), norm="ortho")
+    return coeffs.reshape(by, bx, 64)[:, :, JPEG_ZIGZAG]
+
+
+def reference_block_idct(coeffs, shape):
+    by, bx, _ = coeffs.shape
+    blocks = coeffs[:, :, np.argsort(JPEG_ZIGZAG)].reshape(by, bx, 8, 8)
+    x = scipy.fft.idctn(blocks, type=2, axes=(2, 3), norm="ortho")
+    plane = x.transpose(0, 2, 1, 3).reshape(by * 8, bx * 8)
+    plane = reference_filter_boundaries(
+        reference_filter_boundaries(plane, REF_POST, 0), REF_POST, 1
+    )
+    return plane[: shape[0], : shape[1]] + 128.0
+
+
+REF_RGB_TO_YCBCR = np.array(
+    [[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]]
+)
+REF_PRE = prefilter(transform._V)
+REF_POST = np.linalg.inv(REF_PRE)
+
+
+def assert_same_rgb(ours, y, cb, cr):
+    """``ours`` equals the reference's RGB wherever that is not within 1e-9 of a rounding tie."""
+    expected = reference_ycbcr_to_rgb(y, cb, cr)
+    assert ours.shape == expected.shape and ours.dtype == np.uint8
+    unrounded = reference_ycbcr_to_rgb_unrounded(y, cb, cr).transpose(1, 2, 0)
+    tie = np.abs(unrounded - np.floor(unrounded) - 0.5) < 1e-9
+    np.testing.assert_array_equal(ours[~tie], expected[~tie])
+    assert np.abs(ours.astype(int) - expected)[tie].max(initial=0) <= 1
+
+
+def assert_matches_the_reference(rgb: np.ndarray):
+    """Every function against the reference on an RGB image: its colour planes, their 4:2:0
+    chroma, the lapped DCT of each, the inverse of perturbed coefficients, and back to RGB."""
+    ycc = rgb_to_ycbcr(rgb)
+    assert ycc.shape == (3, *rgb.shape[:2]) and ycc.dtype == np.float64
+    np.testing.assert_allclose(ycc, reference_rgb_to_ycbcr(rgb), rtol=0, atol=1e-9)
+    rng = np.random.default_rng(rgb.size)
+    full = ycc.shape[1:]
+    for plane in ycc:
+        small = downsample_420(plane)
+        np.testing.assert_allclose(small, reference_downsample_420(plane), rtol=0, atol=1e-9)
+        up = upsample_420(small, full)
+        np.testing.assert_allclose(up, reference_upsample_420(small, full), rtol=0, atol=1e-9)
+        for p in (plane, small):
+            coeffs = block_dct(p)
+            np.testing.assert_allclose(coeffs, reference_block_dct(p), rtol=0, atol=1e-9)
+            noisy = np.round(coeffs / 4) * 4 + rng.normal(0, 1, coeffs.shape)  # as if decoded
+            back = block_idct(noisy, p.shape)
+            assert back.shape == p.shape and back.dtype == np.float64
+            np.testing.assert_allclose(back, reference_block_idct(noisy, p.shape), atol=1e-9)
+    y, cb, cr = ycc + rng.normal(0, 2, ycc.shape)  # off the integers, some out of gamut
+    assert_same_rgb(ycbcr_to_rgb(y, cb, cr), y, cb, cr)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (7, 13), (9, 17), (64, 64), (1, 30), (30, 1), (8, 72)])
+def test_the_kernels_match_the_reference_on_random_images(shape):
+    rng = np.random.default_rng(shape[0] * 1000 + shape[1])
+    assert_matches_the_reference(rng.integers(0, 256, (*shape, 3), dtype=np.uint8))
+
+
+@settings(max_examples=25, deadline=None)
+@given(shape=st.tuples(st.integers(1, 150), st.integers(1, 150)), seed=st.integers(0, 2**32 - 1))
+def test_the_kernels_match_the_reference_on_any_size(shape, seed):
+    # Widths past one 64-column chunk of the kernels, and partial chunks, included.
+    rng = np.random.default_rng(seed)
+    assert_matches_the_reference(rng.integers(0, 256, (*shape, 3), dtype=np.uint8))
+
+
+def test_the_kernels_match_the_reference_on_a_photograph(data_dir):
+    with Image.open(data_dir / "kodak" / "kodim05.png") as im:
+        rgb = np.asarray(im.convert("RGB"))
+    assert_matches_the_reference(rgb)
+    assert_matches_the_reference(rgb[:333, :517])  # odd sizes, partial blocks and chunks
+
+
+def strided(a: np.ndarray) -> np.ndarray:
+    """``a`` as a view every other column of a wider array: not contiguous."""
+    wide = np.zeros((a.shape[0], 2 * a.shape[1], *a.shape[2:]), a.dtype)
+    wide[:, ::2] = a
+    return wide[:, ::2]
+
+
+def test_the_kernels_accept_any_layout_and_dtype():
+    # Strided, Fortran-ordered, read-only and integer inputs give what contiguous floats give.
+    rng = np.random.default_rng(5)
+    plane = rng.uniform(0, 255, (40, 70))
+    coeffs = block_dct(plane)
+    readonly = plane.copy()
+    readonly.flags.writeable = False
+    for variant in (strided(plane), np.asfortranarray(plane), readonly):
+        assert not variant.flags.c_contiguous or not variant.flags.writeable
+        np.testing.assert_array_equal(block_dct(variant), coeffs)
+    back = block_idct(coeffs, plane.shape)
+    for variant in (strided(coeffs), np.asfortranarray(coeffs)):
+        np.testing.assert_array_equal(block_idct(variant, plane.shape), back)
+    np.testing.assert_array_equal(block_dct(plane.astype(np.uint8)), block_dct(np.floor(plane)))
+    rgb = rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    ycc = rgb_to_ycbcr(rgb)
+    np.testing.assert_array_equal(rgb_to_ycbcr(strided(rgb)), ycc)
+    np.testing.assert_array_equal(rgb_to_ycbcr(rgb.astype(np.float32)), ycc)
+    y, cb, cr = ycc
+    expected = ycbcr_to_rgb(y, cb, cr)
+    np.testing.assert_array_equal(ycbcr_to_rgb(strided(y), cb.T.copy().T, cr), expected)
+    np.testing.assert_array_equal(downsample_420(strided(y)), downsample_420(y))
+    np.testing.assert_array_equal(upsample_420(strided(cb), (39, 60)), upsample_420(cb, (39, 60)))
+
+
+def test_shapes_the_kernels_cannot_serve_are_refused():
+    # The compiled loops do not check bounds: the wrappers refuse what would read past an array.
+    with pytest.raises(ValueError, match="twice"):
+        upsample_420(np.zeros((10, 15)), (21, 30))
+    with pytest.raises(ValueError, match="differ"):
+        ycbcr_to_rgb(np.zeros((4, 6)), np.zeros((4, 6)), np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="64"):
+        block_idct(np.zeros((2, 3, 63)), (16, 24))
+    # A shape past the blocks gives what they hold, as slicing does; no blocks, an empty plane.
+    assert block_idct(np.zeros((2, 3, 64)), (20, 30)).shape == (16, 24)
+    assert block_idct(np.zeros((0, 3, 64)), (0, 24)).shape == (0, 24)

@@ -10,25 +10,34 @@ chroma subsampled 4:2:0 by averaging 2x2 pixels and upsampled with the separable
 (1/4, 3/4) triangle filter of libjpeg's "fancy" upsampling.
 
 Transform: level shift by 128, a time-domain lapped pre-filter across every internal block
-boundary, then the orthonormal 2-D DCT-II of every 8x8 block (``scipy.fft.dctn(...,
-norm="ortho")``, the same scaling as JPEG's FDCT). The inverse runs the IDCT and the
-post-filter ``P^-1``. Pre-filter and DCT together form a lapped biorthogonal transform (Tran,
-Liang & Tu, "Lapped transform via time-domain pre- and post-filtering", IEEE TSP 2003): the
-8 samples straddling a boundary (4 on each side) are mapped by
+boundary, then the orthonormal 2-D DCT-II of every 8x8 block,
+
+    C[k, n] = a(k) cos(pi (2n + 1) k / 16),   a(0) = sqrt(1/8), a(k > 0) = 1/2
+
+(the same scaling as JPEG's FDCT). The inverse runs the IDCT and the post-filter ``P^-1``.
+Pre-filter and DCT together form a lapped biorthogonal transform (Tran, Liang & Tu, "Lapped
+transform via time-domain pre- and post-filtering", IEEE TSP 2003): the 8 samples straddling a
+boundary (4 on each side) are mapped by
 
     P = 1/2 [[I, J], [J, -I]] diag(I, V) [[I, J], [J, -I]]        (I, J: 4x4 identity, reversal)
 
-separably along rows and columns. ``V`` maximizes the coding gain of the resulting 8x16
-transform for a unit-variance AR(1) source with correlation 0.95 (the usual image model): 9.62
-dB against 8.83 dB for the DCT alone; it decorrelates across blocks and removes blocking. A
-plane of any size is padded by edge replication to a multiple of 8 and cropped back after the
-inverse. Coefficients are returned as ``(blocks_y, blocks_x, 64)`` in zigzag order.
+separably along rows and columns (``P^-1`` is the same with ``V^-1``). ``V`` maximizes the
+coding gain of the resulting 8x16 transform for a unit-variance AR(1) source with correlation
+0.95 (the usual image model): 9.62 dB against 8.83 dB for the DCT alone; it decorrelates across
+blocks and removes blocking. A plane of any size is padded by edge replication to a multiple of 8
+and cropped back after the inverse. Coefficients are returned as ``(blocks_y, blocks_x, 64)`` in
+zigzag order.
+
+Every function is a compiled :func:`~.rangecoder.kernel` that allocates nothing full-size but
+its result; the transform runs a strip of 8 rows at a time, through the even/odd split of the
+DCT and the butterflies of ``P``.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import scipy.fft
+
+from .rangecoder import kernel
 
 __all__ = [
     "ZIGZAG",
@@ -53,7 +62,6 @@ def _zigzag_order(n: int = BLOCK) -> np.ndarray:
 
 
 ZIGZAG = _zigzag_order()
-_UNZIGZAG = np.argsort(ZIGZAG)
 
 _RGB_TO_YCBCR = np.array(
     [[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]]
@@ -61,44 +69,99 @@ _RGB_TO_YCBCR = np.array(
 _YCBCR_TO_RGB = np.linalg.inv(_RGB_TO_YCBCR)
 
 
+# The colour kernels see an RGB image as (H, 3W) so that the stride of its channels is a
+# constant: LLVM vectorizes interleaved channels then, not a stride known only at run time.
+@kernel
+def _rgb_to_ycbcr(rgb, out):
+    m = _RGB_TO_YCBCR
+    for r in range(rgb.shape[0]):
+        src, y, cb, cr = rgb[r], out[0, r], out[1, r], out[2, r]
+        for c in range(y.size):
+            red, green, blue = float(src[3 * c]), float(src[3 * c + 1]), float(src[3 * c + 2])
+            y[c] = m[0, 0] * red + m[0, 1] * green + m[0, 2] * blue
+            cb[c] = m[1, 0] * red + m[1, 1] * green + m[1, 2] * blue + 128.0
+            cr[c] = m[2, 0] * red + m[2, 1] * green + m[2, 2] * blue + 128.0
+
+
 def rgb_to_ycbcr(rgb: np.ndarray) -> np.ndarray:
     """(H, W, 3) RGB in [0, 255] -> float64 YCbCr planes, shape (3, H, W)."""
-    ycc = np.tensordot(_RGB_TO_YCBCR, rgb.astype(np.float64), axes=([1], [2]))
-    ycc[1:] += 128.0
-    return ycc
+    rgb = np.ascontiguousarray(rgb)
+    h, w, _ = rgb.shape
+    out = np.empty((3, h, w))
+    _rgb_to_ycbcr(rgb.reshape(h, 3 * w), out)
+    return out
+
+
+@kernel
+def _ycbcr_to_rgb(y, cb, cr, out):
+    m = _YCBCR_TO_RGB
+    for r in range(y.shape[0]):
+        luma, blue, red, dst = y[r], cb[r], cr[r], out[r]
+        for c in range(luma.size):
+            yc, cbc, crc = luma[c], blue[c] - 128.0, red[c] - 128.0
+            for k in range(3):
+                value = np.rint(m[k, 0] * yc + m[k, 1] * cbc + m[k, 2] * crc)
+                dst[3 * c + k] = min(max(value, 0.0), 255.0)
 
 
 def ycbcr_to_rgb(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray:
     """Full-resolution float Y, Cb, Cr planes -> (H, W, 3) uint8 RGB (rounded, clipped)."""
-    ycc = np.stack([y, cb - 128.0, cr - 128.0])
-    rgb = np.tensordot(_YCBCR_TO_RGB, ycc, axes=([1], [0]))
-    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8).transpose(1, 2, 0)
+    planes = [np.ascontiguousarray(p, dtype=np.float64) for p in (y, cb, cr)]
+    if not planes[0].shape == planes[1].shape == planes[2].shape:
+        raise ValueError(f"the planes differ in shape: {[p.shape for p in planes]}")
+    h, w = planes[0].shape
+    out = np.empty((h, w, 3), np.uint8)
+    _ycbcr_to_rgb(*planes, out.reshape(h, 3 * w))
+    return out
+
+
+@kernel
+def _downsample_420(plane, out):
+    h, w = plane.shape
+    for i in range(out.shape[0]):
+        top, bottom, dst = plane[2 * i], plane[min(2 * i + 1, h - 1)], out[i]
+        for j in range(w // 2):
+            dst[j] = (top[2 * j] + top[2 * j + 1] + bottom[2 * j] + bottom[2 * j + 1]) * 0.25
+        if w % 2:
+            dst[w // 2] = (top[w - 1] + top[w - 1] + bottom[w - 1] + bottom[w - 1]) * 0.25
 
 
 def downsample_420(plane: np.ndarray) -> np.ndarray:
-    """Average 2x2 pixels (the last row/column replicated when the size is odd)."""
+    """Average 2x2 pixels (the last row/column replicated when the size is odd) -> float64."""
+    plane = np.ascontiguousarray(plane, dtype=np.float64)
     h, w = plane.shape
-    padded = np.pad(plane, ((0, h % 2), (0, w % 2)), mode="edge")
-    return padded.reshape((h + 1) // 2, 2, (w + 1) // 2, 2).mean(axis=(1, 3))
+    out = np.empty(((h + 1) // 2, (w + 1) // 2))
+    _downsample_420(plane, out)
+    return out
 
 
-def _upsample_axis(plane: np.ndarray, axis: int, size: int) -> np.ndarray:
-    """Double ``plane`` along ``axis`` with weights 3/4 (nearer) and 1/4 (farther), crop to size."""
-    ext = np.concatenate([np.take(plane, [0], axis), plane, np.take(plane, [-1], axis)], axis=axis)
-    n = plane.shape[axis]
-    centre = np.take(ext, np.arange(1, n + 1), axis)
-    before = np.take(ext, np.arange(0, n), axis)
-    after = np.take(ext, np.arange(2, n + 2), axis)
-    even, odd = 0.75 * centre + 0.25 * before, 0.75 * centre + 0.25 * after
-    out = np.stack([even, odd], axis=axis + 1)
-    shape = list(plane.shape)
-    shape[axis] = 2 * n
-    return np.take(out.reshape(shape), np.arange(size), axis)
+@kernel
+def _upsample_420(plane, out, row):
+    """Rows first, into ``row`` (with a replicated sample at each end), then along it."""
+    h, w = plane.shape
+    for r in range(out.shape[0]):
+        near, far = plane[r // 2], plane[min(max(r // 2 - 1 + 2 * (r % 2), 0), h - 1)]
+        for j in range(w):
+            row[j + 1] = 0.75 * near[j] + 0.25 * far[j]
+        row[0], row[w + 1] = row[1], row[w]
+        dst = out[r]
+        for j in range(dst.size // 2):
+            centre = 0.75 * row[j + 1]
+            dst[2 * j], dst[2 * j + 1] = centre + 0.25 * row[j], centre + 0.25 * row[j + 2]
+        if dst.size % 2:
+            dst[-1] = 0.75 * row[w] + 0.25 * row[w - 1]
 
 
 def upsample_420(plane: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Upsample a 4:2:0 chroma plane to ``shape`` (the inverse of :func:`downsample_420`)."""
-    return _upsample_axis(_upsample_axis(plane, 0, shape[0]), 1, shape[1])
+    """Upsample a 4:2:0 chroma plane to ``shape`` (the inverse of :func:`downsample_420`):
+    ``out[2i] = 3/4 c[i] + 1/4 c[i-1]``, ``out[2i+1] = 3/4 c[i] + 1/4 c[i+1]`` along each axis,
+    edges replicated."""
+    plane = np.ascontiguousarray(plane, dtype=np.float64)
+    if shape[0] > 2 * plane.shape[0] or shape[1] > 2 * plane.shape[1]:
+        raise ValueError(f"a {plane.shape} plane upsamples to at most twice its size, not {shape}")
+    out = np.empty(shape)
+    _upsample_420(plane, out, np.empty(plane.shape[1] + 2))
+    return out
 
 
 _V = np.array(
@@ -109,46 +172,216 @@ _V = np.array(
         [-0.02948294, 0.00815759, -0.11955500, 1.18791000],
     ]
 )
+_V_INV = np.linalg.inv(_V)
 
 
-def _boundary_filters(V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The pre-filter ``P`` built from ``V`` and its inverse, the post-filter."""
-    eye, rev, zero = np.eye(4), np.eye(4)[::-1], np.zeros((4, 4))
-    butterfly = np.block([[eye, rev], [rev, -eye]])
-    pre = 0.5 * butterfly @ np.block([[eye, zero], [zero, V]]) @ butterfly
-    return pre, np.linalg.inv(pre)
+def _dct_matrix(n: int = BLOCK) -> np.ndarray:
+    """The orthonormal DCT-II: ``C[k, m] = a(k) cos(pi (2m + 1) k / 2n)``, ``a(0) = sqrt(1/n)``,
+    ``a(k > 0) = sqrt(2/n)``."""
+    k = np.arange(n)
+    dct = np.sqrt(2 / n) * np.cos(np.pi * np.outer(k, 2 * k + 1) / (2 * n))
+    dct[0] = np.sqrt(1 / n)
+    return dct
 
 
-PREFILTER, POSTFILTER = _boundary_filters(_V)
+# C[k, 7 - m] = (-1)^k C[k, m]: the even rows act on x[m] + x[7-m], the odd on x[m] - x[7-m].
+_DCT_EVEN, _DCT_ODD = _dct_matrix()[0::2, :4].copy(), _dct_matrix()[1::2, :4].copy()
+_IDCT_EVEN, _IDCT_ODD = _DCT_EVEN.T.copy(), _DCT_ODD.T.copy()
 
 
-def _filter_boundaries(x: np.ndarray, matrix: np.ndarray, axis: int) -> np.ndarray:
-    """Apply ``matrix`` to the 8 samples around every internal block boundary along ``axis``."""
-    x = np.moveaxis(x, axis, -1)
-    blocks = x.shape[-1] // BLOCK
-    if blocks > 1:
-        around = np.arange(1, blocks)[:, None] * BLOCK + np.arange(-4, 4)
-        x[..., around] = x[..., around] @ matrix.T
-    return np.moveaxis(x, -1, axis)
+@kernel
+def _mul4(m, a, b, c, d):
+    """``m @ (a, b, c, d)`` for a 4x4 ``m``."""
+    return (
+        m[0, 0] * a + m[0, 1] * b + m[0, 2] * c + m[0, 3] * d,
+        m[1, 0] * a + m[1, 1] * b + m[1, 2] * c + m[1, 3] * d,
+        m[2, 0] * a + m[2, 1] * b + m[2, 2] * c + m[2, 3] * d,
+        m[3, 0] * a + m[3, 1] * b + m[3, 2] * c + m[3, 3] * d,
+    )
+
+
+@kernel
+def _lap(v, x0, x1, x2, x3, x4, x5, x6, x7):
+    """``1/2 [[I, J], [J, -I]] diag(I, v) [[I, J], [J, -I]] @ x``: ``P`` (v = V), ``P^-1``."""
+    a0, a1, a2, a3 = x0 + x7, x1 + x6, x2 + x5, x3 + x4
+    e0, e1, e2, e3 = _mul4(v, x3 - x4, x2 - x5, x1 - x6, x0 - x7)
+    return (
+        0.5 * (a0 + e3),
+        0.5 * (a1 + e2),
+        0.5 * (a2 + e1),
+        0.5 * (a3 + e0),
+        0.5 * (a3 - e0),
+        0.5 * (a2 - e1),
+        0.5 * (a1 - e2),
+        0.5 * (a0 - e3),
+    )
+
+
+@kernel
+def _dct8(x0, x1, x2, x3, x4, x5, x6, x7):
+    """``C @ x``: even outputs from the sums ``x[n] + x[7-n]``, odd from the differences."""
+    e0, e1, e2, e3 = _mul4(_DCT_EVEN, x0 + x7, x1 + x6, x2 + x5, x3 + x4)
+    o0, o1, o2, o3 = _mul4(_DCT_ODD, x0 - x7, x1 - x6, x2 - x5, x3 - x4)
+    return e0, o0, e1, o1, e2, o2, e3, o3
+
+
+@kernel
+def _idct8(y0, y1, y2, y3, y4, y5, y6, y7):
+    """``C.T @ y``, the inverse of :func:`_dct8`."""
+    e0, e1, e2, e3 = _mul4(_IDCT_EVEN, y0, y2, y4, y6)
+    o0, o1, o2, o3 = _mul4(_IDCT_ODD, y1, y3, y5, y7)
+    return e0 + o0, e1 + o1, e2 + o2, e3 + o3, e3 - o3, e2 - o2, e1 - o1, e0 - o0
+
+
+# Both kernels work one block row (a strip of 8 rows) at a time, in two layouts that keep the
+# SIMD lanes contiguous and every distance between operands a constant, so that LLVM vectorizes
+# the loops (numba cannot tell it that two arrays do not overlap, and it gives up on a loop that
+# would need many run-time overlap checks; every index is a loop counter plus constants, in a
+# view, as an index that might be negative defeats it too):
+# - down the columns, the strip in chunks of _CHUNK columns, each a (12, _CHUNK) region of
+#   ``work``: rows 0-3 the lower half of the previous boundary's filter, rows 4-11 the samples
+#   of the next one (the 8 rows from the middle of this block row down);
+# - along the rows, ``blocks``: every block transposed (column-major), so that the 8 rows of a
+#   strip are the lanes. ``_ZIGZAG_T[k]`` is the place there of zigzag coefficient k.
+_CHUNK = 64
+_REGION = 12 * _CHUNK
+_ZIGZAG_T = BLOCK * (ZIGZAG % BLOCK) + ZIGZAG // BLOCK
+
+
+@kernel
+def _load8(a, p, step):
+    """``a[p], a[p + step], ..., a[p + 7 step]``."""
+    return (
+        a[p], a[p + step], a[p + 2 * step], a[p + 3 * step],
+        a[p + 4 * step], a[p + 5 * step], a[p + 6 * step], a[p + 7 * step],
+    )  # fmt: skip
+
+
+@kernel
+def _store4(a, p, step, x0, x1, x2, x3):
+    """``a[p], a[p + step], ..., a[p + 3 step] = x0, ..., x3``."""
+    a[p], a[p + step], a[p + 2 * step], a[p + 3 * step] = x0, x1, x2, x3
+
+
+@kernel
+def _store8(a, p, step, x0, x1, x2, x3, x4, x5, x6, x7):
+    """``a[p], a[p + step], ..., a[p + 7 step] = x0, ..., x7``."""
+    _store4(a, p, step, x0, x1, x2, x3)
+    _store4(a, p + 4 * step, step, x4, x5, x6, x7)
+
+
+@kernel
+def _rows_in(plane, row, count, seg, c0):
+    """``count`` rows of ``plane`` from ``row`` (level-shifted, edges replicated) -> ``seg``."""
+    h, w = plane.shape
+    n = min(_CHUNK, w - c0)
+    for k in range(count):
+        src, dst = plane[min(row + k, h - 1), c0:], seg[k * _CHUNK :]
+        for c in range(n):
+            dst[c] = src[c] - 128.0
+        dst[n:_CHUNK] = src[n - 1] - 128.0
+
+
+@kernel
+def _rows_out(seg, count, out, row, c0):
+    """``count`` rows of ``seg`` (level restored) -> ``out`` from ``row``."""
+    n = min(_CHUNK, out.shape[1] - c0)
+    for k in range(count):
+        src, dst = seg[k * _CHUNK :], out[row + k, c0:]
+        for c in range(n):
+            dst[c] = src[c] + 128.0
+
+
+@kernel
+def _analyse(plane, out, work, blocks):
+    """Lapped DCT of ``plane`` into ``out``; ``work`` and ``blocks`` from :func:`_scratch`."""
+    by, bx, _ = out.shape
+    for i in range(by):
+        lap = i < by - 1  # no boundary below the last block row
+        for t in range(work.size // _REGION):
+            seg, c0 = work[t * _REGION : (t + 1) * _REGION], t * _CHUNK
+            cols = blocks[BLOCK * c0 : BLOCK * (c0 + _CHUNK)]
+            if i == 0:
+                _rows_in(plane, 0, 4, seg, c0)
+            _rows_in(plane, BLOCK * i + 4, 8 if lap else 4, seg[4 * _CHUNK :], c0)
+            for c in range(_CHUNK):
+                x = _load8(seg, 4 * _CHUNK + c, _CHUNK)
+                if lap:
+                    x = _lap(_V, *x)
+                top = _load8(seg, c, _CHUNK)
+                _store8(cols, BLOCK * c, 1, *_dct8(*top[:4], *x[:4]))
+                _store4(seg, c, _CHUNK, *x[4:])
+        for j in range(bx):
+            if j < bx - 1:
+                seam = blocks[64 * j + 32 : 64 * j + 96]
+                for u in range(BLOCK):
+                    _store8(seam, u, BLOCK, *_lap(_V, *_load8(seam, u, BLOCK)))
+            block, coeffs = blocks[64 * j : 64 * j + 64], out[i, j]
+            for u in range(BLOCK):
+                _store8(block, u, BLOCK, *_dct8(*_load8(block, u, BLOCK)))
+            for k in range(64):
+                coeffs[k] = block[_ZIGZAG_T[k]]
+
+
+@kernel
+def _synthesise(coeffs, out, work, blocks):
+    """Inverse of :func:`_analyse` into ``out`` (8 by, W), level restored."""
+    by, bx, _ = coeffs.shape
+    for i in range(by):
+        for j in range(bx):
+            block, block_coeffs = blocks[64 * j : 64 * j + 64], coeffs[i, j]
+            for k in range(64):
+                block[_ZIGZAG_T[k]] = block_coeffs[k]
+            for u in range(BLOCK):
+                _store8(block, u, BLOCK, *_idct8(*_load8(block, u, BLOCK)))
+            if j > 0:
+                seam = blocks[64 * j - 32 : 64 * j + 32]
+                for u in range(BLOCK):
+                    _store8(seam, u, BLOCK, *_lap(_V_INV, *_load8(seam, u, BLOCK)))
+        for t in range(work.size // _REGION):
+            seg, c0 = work[t * _REGION : (t + 1) * _REGION], t * _CHUNK
+            cols = blocks[BLOCK * c0 : BLOCK * (c0 + _CHUNK)]
+            if i == 0:  # no boundary above: rows 0-3 as they are
+                for c in range(_CHUNK):
+                    y = _idct8(*_load8(cols, BLOCK * c, 1))
+                    _store4(seg, 8 * _CHUNK + c, _CHUNK, *y[:4])
+                    _store4(seg, c, _CHUNK, *y[4:])
+                _rows_out(seg[8 * _CHUNK :], 4, out, 0, c0)
+            else:
+                for c in range(_CHUNK):
+                    y = _idct8(*_load8(cols, BLOCK * c, 1))
+                    x = _lap(_V_INV, *_load8(seg, c, _CHUNK)[:4], *y[:4])
+                    _store8(seg, 4 * _CHUNK + c, _CHUNK, *x)
+                    _store4(seg, c, _CHUNK, *y[4:])
+                _rows_out(seg[4 * _CHUNK :], 8, out, BLOCK * i - 4, c0)
+    for t in range(work.size // _REGION):
+        _rows_out(work[t * _REGION :], 4, out, BLOCK * by - 4, t * _CHUNK)
+
+
+def _scratch(width: int) -> tuple[np.ndarray, np.ndarray]:
+    """``work`` and ``blocks`` for a plane ``width`` wide (zeroed: columns past the plane's)."""
+    chunks = -(-width // _CHUNK)
+    return np.zeros(chunks * _REGION), np.zeros(chunks * _CHUNK * BLOCK)
 
 
 def block_dct(plane: np.ndarray) -> np.ndarray:
     """Lapped 8x8 DCT of a (H, W) plane, level-shifted -> (ceil(H/8), ceil(W/8), 64) zigzag."""
+    plane = np.asarray(plane, dtype=np.float64)
     h, w = plane.shape
-    ph, pw = -h % BLOCK, -w % BLOCK
-    x = np.pad(plane.astype(np.float64) - 128.0, ((0, ph), (0, pw)), mode="edge")
-    x = _filter_boundaries(_filter_boundaries(x, PREFILTER, 1), PREFILTER, 0)
-    by, bx = x.shape[0] // BLOCK, x.shape[1] // BLOCK
-    blocks = x.reshape(by, BLOCK, bx, BLOCK).transpose(0, 2, 1, 3)
-    coeffs = scipy.fft.dctn(blocks, type=2, axes=(2, 3), norm="ortho", workers=-1)
-    return coeffs.reshape(by, bx, BLOCK * BLOCK)[:, :, ZIGZAG]
+    out = np.empty((-(-h // BLOCK), -(-w // BLOCK), BLOCK * BLOCK))
+    _analyse(plane, out, *_scratch(w))
+    return out
 
 
 def block_idct(coeffs: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Inverse of :func:`block_dct`: zigzag coefficients -> float (H, W) plane, level restored."""
-    by, bx, _ = coeffs.shape
-    blocks = coeffs[:, :, _UNZIGZAG].reshape(by, bx, BLOCK, BLOCK)
-    x = scipy.fft.idctn(blocks, type=2, axes=(2, 3), norm="ortho", workers=-1)
-    plane = x.transpose(0, 2, 1, 3).reshape(by * BLOCK, bx * BLOCK)
-    plane = _filter_boundaries(_filter_boundaries(plane, POSTFILTER, 0), POSTFILTER, 1)
-    return plane[: shape[0], : shape[1]] + 128.0
+    coeffs = np.asarray(coeffs, dtype=np.float64)
+    if coeffs.ndim != 3 or coeffs.shape[2] != BLOCK * BLOCK:
+        raise ValueError(
+            f"coefficients must have shape (blocks_y, blocks_x, 64), not {coeffs.shape}"
+        )
+    width = BLOCK * coeffs.shape[1]
+    out = np.empty((BLOCK * coeffs.shape[0], min(shape[1], width)))
+    if out.size:
+        _synthesise(coeffs, out, *_scratch(width))
+    return out[: shape[0]]
