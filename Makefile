@@ -30,8 +30,11 @@ bench: $(STAMP)
 	SPIKECODEC_DATA=$(DATA) $(BIN)/python -m pytest -q -m slow
 	SPIKECODEC_DATA=$(DATA) $(BIN)/python benchmarks/fig5.py
 	$(BIN)/python benchmarks/quantizer_speed.py
-	SPIKECODEC_DATA=$(DATA) $(BIN)/python benchmarks/rd.py
+	SPIKECODEC_DATA=$(DATA) $(BIN)/python benchmarks/rd.py --scope all --codecs all
+	SPIKECODEC_DATA=$(DATA) $(BIN)/python benchmarks/fig6.py
 	SPIKECODEC_DATA=$(DATA) $(BIN)/python benchmarks/speed.py
+	SPIKECODEC_DATA=$(DATA) $(BIN)/python benchmarks/progressive.py
+	SPIKECODEC_DATA=$(DATA) $(BIN)/python benchmarks/ratecontrol.py
 	SPIKECODEC_DATA=$(DATA) $(BIN)/python benchmarks/neuron_regimes.py
 
 fuzz: $(STAMP)
