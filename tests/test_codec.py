@@ -16,6 +16,7 @@ import os
 import struct
 import subprocess
 import sys
+import tracemalloc
 import zlib
 
 import numpy as np
@@ -23,7 +24,7 @@ import pytest
 from PIL import Image
 
 import spikecodec as sc
-from spikecodec import LIF, NeuroQuantizer, container, entropy
+from spikecodec import LIF, NeuroQuantizer, codec, container, entropy
 from spikecodec.errors import (
     CorruptStreamError,
     LimitError,
@@ -203,6 +204,63 @@ def test_counts_round_trip_on_odd_sizes(shape, quality):
     out = sc.decode(data)
     assert out.shape == image.shape
     assert out.dtype == np.uint8
+
+
+@pytest.mark.parametrize("theta", [3.0, 0.05, 0.01])
+@pytest.mark.parametrize("colour", ["rgb", "gray"])
+def test_spike_counts_quantize_the_quotients_past_the_threshold_table(sample, colour, theta):
+    # Counts up to 1e4, 6e5, 3e6: the quantizer's grid, a search in its table, closed forms.
+    image = sample[:24, :40] if colour == "rgb" else gray(sample[:24, :40])
+    header, counts = sc.spike_counts(image, theta=theta)
+    if image.ndim == 2:
+        planes = [image]
+    else:
+        y, cb, cr = rgb_to_ycbcr(image)
+        planes = [y, downsample_420(cb), downsample_420(cr)]
+    quantizer = codec._unit_quantizer(header)
+    for c, (plane, got) in enumerate(zip(planes, counts, strict=True)):
+        x = block_dct(plane) / codec._band_thresholds(header, c > 0)
+        np.testing.assert_array_equal(got, quantizer.encode(x))
+    assert_counts_round_trip(image, theta=theta)
+
+
+def test_dequantizing_past_the_table_gives_the_same_coefficients(sample, monkeypatch):
+    # Counts known at different instants (a cut stream), each plane with and without the table.
+    data = sc.encode(sample, quality=90)
+    header, states = sc.decode_counts(data[: len(data) * 2 // 3])
+    assert len({int(v) for st in states for v in np.unique(st.level)}) > 1
+    quantizer = codec._unit_quantizer(header)
+    for c, state in enumerate(states):
+        thresholds = codec._band_thresholds(header, c > 0)
+        tabulated = codec._reconstruct(state, quantizer, thresholds)
+        with monkeypatch.context() as patch:
+            patch.setattr(codec, "_EDGES", 0)
+            patch.setattr(codec, "_ROWS", 7)
+            computed = codec._reconstruct(state, quantizer, thresholds)
+        assert np.count_nonzero(computed) > 0
+        np.testing.assert_array_equal(computed, tabulated)
+
+
+def traced_peak(function, *args, **kwargs):
+    """``function``'s result and the peak of the memory it allocated (tracemalloc), in bytes."""
+    tracemalloc.start()
+    try:
+        return function(*args, **kwargs), tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("colour", ["rgb", "gray"])
+def test_peak_memory_stays_under_30_bytes_per_pixel(sample, colour):
+    # A 2-megapixel image: encoding and decoding hold about two planes of floats at a time.
+    image = np.tile(sample, (5, 7, 1))[:1200, :1700]
+    image = image if colour == "rgb" else gray(image)
+    sc.decode(sc.encode(image[:64, :64]))  # the compiled kernels loaded before measuring
+    data, peak = traced_peak(sc.encode, image, quality=90)
+    assert peak < 30 * image.shape[0] * image.shape[1]
+    out, peak = traced_peak(sc.decode, data)
+    assert out.shape == image.shape
+    assert peak < 30 * image.shape[0] * image.shape[1]
 
 
 @pytest.mark.parametrize("table", ["flat", "jpeg"])

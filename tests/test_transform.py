@@ -28,7 +28,9 @@ from spikecodec.transform import (
     block_idct,
     downsample_420,
     rgb_to_ycbcr,
+    rgb_to_ycbcr_420,
     upsample_420,
+    ycbcr420_to_rgb,
     ycbcr_to_rgb,
 )
 
@@ -464,6 +466,34 @@ def test_the_kernels_match_the_reference_on_a_photograph(data_dir):
     assert_matches_the_reference(rgb[:333, :517])  # odd sizes, partial blocks and chunks
 
 
+def assert_fused_equal_composition(rgb: np.ndarray):
+    """The fused 4:2:0 kernels give exactly, bit for bit, what conversion then resampling give
+    (the codec's streams and images depend on every bit)."""
+    y, cb, cr = rgb_to_ycbcr_420(rgb)
+    ycc = rgb_to_ycbcr(rgb)
+    np.testing.assert_array_equal(y, ycc[0])
+    np.testing.assert_array_equal(cb, downsample_420(ycc[1]))
+    np.testing.assert_array_equal(cr, downsample_420(ycc[2]))
+    rng = np.random.default_rng(rgb.size)
+    y, cb, cr = (p + rng.normal(0, 3, p.shape) for p in (y, cb, cr))  # as if decoded
+    full = y.shape
+    expected = ycbcr_to_rgb(y, upsample_420(cb, full), upsample_420(cr, full))
+    np.testing.assert_array_equal(ycbcr420_to_rgb(y, cb, cr), expected)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (7, 13), (9, 17), (33, 65), (1, 2), (2, 1), (64, 72)])
+def test_the_fused_420_kernels_equal_conversion_then_resampling(shape):
+    rng = np.random.default_rng(shape[0] * 1000 + shape[1])
+    assert_fused_equal_composition(rng.integers(0, 256, (*shape, 3), dtype=np.uint8))
+
+
+def test_the_fused_420_kernels_equal_conversion_then_resampling_on_a_photograph(data_dir):
+    with Image.open(data_dir / "kodak" / "kodim23.png") as im:
+        rgb = np.asarray(im.convert("RGB"))
+    assert_fused_equal_composition(rgb)
+    assert_fused_equal_composition(rgb[:333, :517])
+
+
 def strided(a: np.ndarray) -> np.ndarray:
     """``a`` as a view every other column of a wider array: not contiguous."""
     wide = np.zeros((a.shape[0], 2 * a.shape[1], *a.shape[2:]), a.dtype)
@@ -494,6 +524,13 @@ def test_the_kernels_accept_any_layout_and_dtype():
     np.testing.assert_array_equal(ycbcr_to_rgb(strided(y), cb.T.copy().T, cr), expected)
     np.testing.assert_array_equal(downsample_420(strided(y)), downsample_420(y))
     np.testing.assert_array_equal(upsample_420(strided(cb), (39, 60)), upsample_420(cb, (39, 60)))
+    fused = rgb_to_ycbcr_420(rgb)
+    for variant in (strided(rgb), rgb.astype(np.float32)):
+        for got, want in zip(rgb_to_ycbcr_420(variant), fused, strict=True):
+            np.testing.assert_array_equal(got, want)
+    y, cb, cr = fused
+    expected = ycbcr420_to_rgb(y, cb, cr)
+    np.testing.assert_array_equal(ycbcr420_to_rgb(strided(y), np.asfortranarray(cb), cr), expected)
 
 
 def test_shapes_the_kernels_cannot_serve_are_refused():
@@ -502,6 +539,8 @@ def test_shapes_the_kernels_cannot_serve_are_refused():
         upsample_420(np.zeros((10, 15)), (21, 30))
     with pytest.raises(ValueError, match="differ"):
         ycbcr_to_rgb(np.zeros((4, 6)), np.zeros((4, 6)), np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="4:2:0"):
+        ycbcr420_to_rgb(np.zeros((5, 6)), np.zeros((2, 3)), np.zeros((2, 3)))
     with pytest.raises(ValueError, match="64"):
         block_idct(np.zeros((2, 3, 63)), (16, 24))
     # A shape past the blocks gives what they hold, as slicing does; no blocks, an empty plane.

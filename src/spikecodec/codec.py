@@ -47,15 +47,9 @@ from .errors import (
 )
 from .neuron import LIF
 from .quantizer import NeuroQuantizer
+from .rangecoder import kernel
 from .tables import TABLES, quality_to_step, table_weights
-from .transform import (
-    block_dct,
-    block_idct,
-    downsample_420,
-    rgb_to_ycbcr,
-    upsample_420,
-    ycbcr_to_rgb,
-)
+from .transform import block_dct, block_idct, rgb_to_ycbcr_420, ycbcr420_to_rgb
 
 __all__ = [
     "decode",
@@ -68,6 +62,8 @@ __all__ = [
 ]
 
 DEFAULT_QUALITY = 75
+_EDGES = 1 << 20  # thresholds tabulated at most to dequantize; past them, computed per count
+_ROWS = 1 << 14  # blocks dequantized at a time past the table
 _ALPHA_MODES = {"LA", "La", "RGBA", "RGBa", "PA"}
 
 
@@ -120,11 +116,10 @@ def load_image(image) -> np.ndarray:
 
 
 def _planes(image: np.ndarray) -> list[np.ndarray]:
-    """The colour planes to code: Y only, or Y and 4:2:0 Cb, Cr."""
+    """The colour planes to code: Y only (the uint8 image), or Y and 4:2:0 Cb, Cr."""
     if image.ndim == 2:
-        return [image.astype(np.float64)]
-    y, cb, cr = rgb_to_ycbcr(image)
-    return [y, downsample_420(cb), downsample_420(cr)]
+        return [image]
+    return list(rgb_to_ycbcr_420(image))
 
 
 def _plane_shapes(header: Header) -> list[tuple[int, int]]:
@@ -228,10 +223,10 @@ def spike_counts(
         planes=1,
     )
     quantizer = _unit_quantizer(header)
-    counts = [
-        quantizer.encode(block_dct(plane) / _band_thresholds(header, c > 0))
-        for c, plane in enumerate(_planes(array))
-    ]
+    pending, counts = _planes(array), []
+    while pending:  # a plane is dropped once transformed, its coefficients once quantized
+        thresholds = _band_thresholds(header, chroma=len(counts) > 0)
+        counts.append(quantizer.encode(block_dct(pending.pop(0)), thresholds))
     planes = number_of_planes(counts)
     if planes > container.MAX_PLANES:
         raise SpikeCodecError(
@@ -274,37 +269,68 @@ def encode(
     return container.pack(header, chunks)
 
 
-def _centroid_offsets(k: np.ndarray, band: np.ndarray) -> np.ndarray:
-    """Per-band reconstruction offsets ``delta`` from the non-zero decoded counts ``k`` of each
-    ``band`` (Laplacian fit: ``r = (excess + 1/2) / (excess + nonzero + 1)``, ``a = -ln r``,
-    ``delta = 1/a - r/(1 - r)``)."""
-    nonzero = np.bincount(band, minlength=64)
-    excess = np.bincount(band, weights=k - 1, minlength=64)
+@kernel
+def _level_sums(prefix, level, sums):
+    """``sums[l, f] = (n, e)``: the number of non-zero counts ``k`` known at level ``l`` in band
+    ``f`` and the sum of their ``k - 1``. Returns the largest ``(k + 1) 2^l`` (0 if none)."""
+    top = 0
+    for r in range(prefix.shape[0]):
+        counts, levels = prefix[r], level[r]
+        for f in range(counts.size):
+            k, lv = np.int64(counts[f]), levels[f]
+            if k:
+                sums[lv, f, 0] += 1
+                sums[lv, f, 1] += k - 1
+                top = max(top, (k + 1) << lv)
+    return top
+
+
+@kernel
+def _dequantize(prefix, sign, level, edges, delta, thresholds, out):
+    """``out = sign * (lo + delta[l, f] * (hi - lo)) * theta_f`` where ``k != 0``, with ``lo, hi
+    = I_(k 2^l), I_((k+1) 2^l)`` from ``edges = I_1, I_2, ...``."""
+    for r in range(prefix.shape[0]):
+        counts, signs, levels, dst = prefix[r], sign[r], level[r], out[r]
+        for f in range(counts.size):
+            k, lv = np.int64(counts[f]), levels[f]
+            if k:
+                lo, hi = edges[(k << lv) - 1], edges[((k + 1) << lv) - 1]
+                dst[f] = signs[f] * (lo + delta[lv, f] * (hi - lo)) * thresholds[f]
+
+
+def _centroid_offsets(nonzero: np.ndarray, excess: np.ndarray) -> np.ndarray:
+    """Reconstruction offsets ``delta`` per level and band from the number of non-zero decoded
+    counts and the sum of their ``k - 1`` (Laplacian fit: ``r = (excess + 1/2) / (excess +
+    nonzero + 1)``, ``a = -ln r``, ``delta = 1/a - r/(1 - r)``)."""
     r = (excess + 0.5) / (excess + nonzero + 1.0)
     a = -np.log(r)
     delta = 1.0 / a - r / (1.0 - r)
-    delta[0] = 0.5
+    delta[:, 0] = 0.5
     return np.clip(delta, 0.0, 0.5)
 
 
 def _reconstruct(state: PlaneState, quantizer: NeuroQuantizer, thresholds: np.ndarray):
     """Coefficients from counts known at instants ``T/2^level`` (cells of window ``T``): each
     non-zero count ``k`` at level ``l`` lies in ``[I_(k 2^l), I_((k+1) 2^l))``, at the
-    centroid offset of its band."""
+    centroid offset of its band and level."""
+    prefix, sign, level = (
+        a.reshape(-1, a.shape[-1]) for a in (state.prefix, state.sign, state.level)
+    )
+    sums = np.zeros((container.MAX_PLANES + 1, prefix.shape[1], 2), np.int64)
+    top = _level_sums(prefix, level, sums)
+    delta = _centroid_offsets(sums[..., 0], sums[..., 1])
     coeffs = np.zeros(state.prefix.shape)
-    where = np.flatnonzero(state.prefix)
-    flat = coeffs.reshape(-1)
-    k = state.prefix.reshape(-1)[where].astype(np.int64)
-    level = state.level.reshape(-1)[where]
-    band = where % state.prefix.shape[-1]
-    values = np.empty(where.size)
-    for lv in np.unique(level):
-        at = level == lv
-        step = np.int64(1) << int(lv)
-        lo = quantizer.thresholds(k[at] * step)
-        hi = quantizer.thresholds((k[at] + 1) * step)
-        values[at] = lo + _centroid_offsets(k[at], band[at])[band[at]] * (hi - lo)
-    flat[where] = state.sign.reshape(-1)[where] * values * thresholds[band]
+    out = coeffs.reshape(prefix.shape)
+    if top <= _EDGES:
+        edges = quantizer.thresholds(np.arange(1, top + 1))
+        _dequantize(prefix, sign, level, edges, delta, thresholds, out)
+        return coeffs
+    for start in range(0, prefix.shape[0], _ROWS):  # counts past the edges: a slab at a time
+        rows = slice(start, start + _ROWS)
+        r, f = np.nonzero(prefix[rows])
+        k, lv = prefix[rows][r, f].astype(np.int64), level[rows][r, f].astype(np.int64)
+        lo, hi = quantizer.thresholds(k << lv), quantizer.thresholds((k + 1) << lv)
+        out[rows][r, f] = sign[rows][r, f] * (lo + delta[lv, f] * (hi - lo)) * thresholds[f]
     return coeffs
 
 
@@ -362,10 +388,11 @@ def _image(header: Header, states: list[PlaneState]) -> np.ndarray:
         block_idct(_reconstruct(st, quantizer, _band_thresholds(header, c > 0)), shape)
         for c, (st, shape) in enumerate(zip(states, _plane_shapes(header), strict=True))
     ]
-    if header.mode == "L":
-        return np.clip(np.rint(planes[0]), 0, 255).astype(np.uint8)
-    full = (header.height, header.width)
-    return ycbcr_to_rgb(planes[0], upsample_420(planes[1], full), upsample_420(planes[2], full))
+    if header.mode == "RGB":
+        return ycbcr420_to_rgb(*planes)
+    luma = planes[0]
+    np.clip(np.rint(luma, out=luma), 0, 255, out=luma)
+    return luma.astype(np.uint8)
 
 
 def decode_counts(

@@ -17,11 +17,53 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .neuron import LIF, _positive
+from .rangecoder import kernel
 
 __all__ = ["NeuroQuantizer"]
 
 _POINTS = {"lower": 0.0, "midpoint": 0.5}
 _MAX_TABLE = 1 << 20  # thresholds (or grid bins) cached at most; beyond, closed forms
+_SLAB = 1 << 16  # rows quantized at a time beyond the grid
+
+
+def _grid(table: np.ndarray, top: float) -> tuple[float, np.ndarray] | None:
+    """A grid of ``width`` below the least step of ``table`` up to ``top`` and the number of
+    thresholds at or below each of its points (None past ``_MAX_TABLE`` points)."""
+    steps = np.diff(table)
+    width = min(table[0], steps.min(initial=np.inf)) / 2
+    bins = int(top / width) + 2 if width > 0 else _MAX_TABLE + 1
+    if bins > _MAX_TABLE:
+        return None
+    return width, np.searchsorted(table, np.arange(bins) * width, side="right")
+
+
+@kernel
+def _largest(rows, scale):
+    """``max |rows/scale|`` (``scale`` along the rows), or inf if a quotient is not finite."""
+    top = 0.0
+    for r in range(rows.shape[0]):
+        row = rows[r]
+        for j in range(row.size):
+            v = abs(row[j] / scale[j])
+            if not v < np.inf:
+                return np.inf
+            top = max(top, v)
+    return top
+
+
+@kernel
+def _signed_cells(rows, scale, table, width, first, out):
+    """``out = sign(v) * k`` of ``v = rows/scale``, ``k`` the thresholds at or below ``|v|``:
+    ``first`` of its grid point, and the next one if it is reached."""
+    for r in range(rows.shape[0]):
+        row, dst = rows[r], out[r]
+        for j in range(row.size):
+            v = row[j] / scale[j]
+            mag = abs(v)
+            k = first[np.int64(mag / width)]
+            if mag >= table[k]:
+                k += 1
+            dst[j] = -k if v < 0 else k
 
 
 class NeuroQuantizer:
@@ -89,35 +131,37 @@ class NeuroQuantizer:
             self._table = self.lif.threshold(np.arange(1, size + 1), self.T)
         return self._table
 
-    def encode(self, x: ArrayLike) -> np.ndarray:
-        """Signed spike counts ``sign(x) * N_T(|x|)`` (int64, the shape of ``x``).
+    def encode(self, x: ArrayLike, scale: ArrayLike = 1.0) -> np.ndarray:
+        """Signed spike counts ``sign(v) * N_T(|v|)`` of ``v = x/scale`` (int64, the shape of
+        ``x``; ``scale`` a number or one per element of ``x``'s last axis).
 
         Counts come from the precomputed thresholds: a uniform grid finer than the smallest
-        step gives each value its cell up to one threshold, checked by one comparison.
+        step gives each value its cell up to one threshold, checked by one comparison. A
+        compiled pass finds ``max |v|``, another the counts: no temporaries the size of ``x``.
         """
         x = np.asarray(x, dtype=np.float64)
-        if not np.all(np.isfinite(x)):
+        scale = np.asarray(scale, dtype=np.float64).reshape(-1)
+        if scale.size != 1 and x.shape[-1:] != scale.shape:
+            raise ValueError(f"scale has {scale.size} values for inputs of shape {x.shape}")
+        rows = np.ascontiguousarray(x).reshape(-1, scale.size)
+        top = _largest(rows, scale)
+        if not np.isfinite(top):
             raise ValueError("inputs to the quantizer must be finite")
-        mag = np.abs(x)
-        top = float(mag.max(initial=0.0))
+        out = np.empty(rows.shape, np.int64)
         table = self._table_up_to(int(self.lif.count(top, self.T)) + 2)
-        if table is None:
-            k = self.lif.count(mag, self.T)
-        else:
-            k = self._cells(table, mag, top)
-        return np.where(x < 0, -k, k)
-
-    @staticmethod
-    def _cells(table: np.ndarray, mag: np.ndarray, top: float) -> np.ndarray:
-        """Number of thresholds of ``table`` at or below each magnitude."""
-        steps = np.diff(table)
-        width = min(table[0], steps.min(initial=np.inf)) / 2
-        bins = int(top / width) + 2 if width > 0 else _MAX_TABLE + 1
-        if bins > _MAX_TABLE:
-            return np.searchsorted(table, mag, side="right")
-        first = np.searchsorted(table, np.arange(bins) * width, side="right")
-        k = first[(mag / width).astype(np.int64)]
-        return k + (mag >= table[k])
+        grid = None if table is None else _grid(table, top)
+        if grid is not None:
+            _signed_cells(rows, scale, table, *grid, out)
+            return out.reshape(x.shape)
+        for a in range(0, rows.shape[0], _SLAB):  # beyond the grid: closed forms, or a search
+            v = rows[a : a + _SLAB] / scale
+            mag = np.abs(v)
+            if table is None:
+                k = self.lif.count(mag, self.T)
+            else:
+                k = np.searchsorted(table, mag, side="right")
+            out[a : a + _SLAB] = np.where(v < 0, -k, k)
+        return out.reshape(x.shape)
 
     def decode(self, k: ArrayLike, point: str | float | ArrayLike = "midpoint") -> np.ndarray:
         """Reconstruct ``x`` from signed counts: ``k = 0 -> 0``, else a point of the cell.
