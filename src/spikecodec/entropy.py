@@ -11,7 +11,7 @@ slice ``s`` carries bit-plane ``p = P-1-s`` of every count: listening from ``T/2
    known at ``T/2^p``. The prediction continues each neighbour's two boundary pixel lines
    into the block (Lepton-style boundary matching); averaged over a boundary it is linear in
    the counts, ``8*mean(a_0 + ((a_0 - a_1) + (b_1 - b_0))/2 - b_0) = sum(3a_0 - a_1)/2 -
-   sum(3b_0 - b_1)/2``, so each block keeps one integer per side (``_side_sums``).
+   sum(3b_0 - b_1)/2``, so each block keeps one integer per side (``_block_summaries``).
 2. **significance**, block by block: does the block's ``eob`` (1 + the last AC zigzag index
    whose count is non-zero) grow, and to what (a bit, then the new ``eob - 1`` down a binary
    tree whose impossible branches are skipped; context: previous ``eob``, the neighbours'
@@ -138,18 +138,22 @@ def _value2(prefix, sign, level, i, j, k, p):
 
 
 @kernel
-def _side_sums(prefix, sign, level, edges, p, sides):
-    """Every block's AC boundary sums ``sum_k value_k * E[k, side]``."""
+def _block_summaries(prefix, sign, level, edges, p, sides, eob):
+    """Every block's AC boundary sums ``sum_k value_k * E[k, side]`` and its ``eob``: 1 + the
+    last AC zigzag index with a non-zero count (0: none)."""
     by, bx = prefix.shape[:2]
     for i in range(by):
         for j in range(bx):
             for s in range(4):
                 sides[i, j, s] = 0
+            e = 0
             for k in range(1, _NCOEF):
                 v = _value2(prefix, sign, level, i, j, k, p)
                 if v != 0:
+                    e = k + 1
                     for s in range(4):
                         sides[i, j, s] += v * edges[k, s]
+            eob[i, j] = e
 
 
 @kernel
@@ -210,20 +214,6 @@ def _dc_pass(
         prefix[i, j, 0] = 2 * u + bit
         level[i, j, 0] = p
     return by * bx
-
-
-@kernel
-def _extents(prefix, eob):
-    """Every block's ``eob``: 1 + the last AC zigzag index with a non-zero count (0: none)."""
-    by, bx = prefix.shape[:2]
-    for i in range(by):
-        for j in range(bx):
-            e = 0
-            for k in range(_NCOEF - 1, 0, -1):
-                if prefix[i, j, k] > 0:
-                    e = k + 1
-                    break
-            eob[i, j] = e
 
 
 @kernel
@@ -447,22 +437,17 @@ def _code_slice(
     truths = counts if counts is not None else [_NO_TRUTH] * len(states)
     extents = extents if extents is not None else [_NO_EXTENTS] * len(states)
     edges = [_edge_weights(tuple(st.weights)) for st in states]
-    sides = []
-    for st, e in zip(states, edges):
-        s = np.empty((*st.prefix.shape[:2], 4), np.int64)
-        _side_sums(st.prefix, st.sign, st.level, e, p, s)
-        sides.append(s)
+    sides, eobs = [], []
+    for st, e in zip(states, edges):  # the AC part, which the DC pass does not change
+        sides.append(np.empty((*st.prefix.shape[:2], 4), np.int64))
+        eobs.append(np.empty(st.prefix.shape[:2], np.int64))
+        _block_summaries(st.prefix, st.sign, st.level, e, p, sides[-1], eobs[-1])
     for phase in (0, 1):
         for st, s, e, truth in zip(states, sides, edges, truths):
             sl.truth = (truth,)
             args = (st.prefix, st.sign, st.level, s, e[0, 0], p, phase, int(st.chroma), models)
             if not sl.run(_dc_pass, *args):
                 return
-    eobs = []
-    for st in states:
-        eob = np.empty(st.prefix.shape[:2], np.int64)
-        _extents(st.prefix, eob)
-        eobs.append(eob)
     for st, eob, truth, truth_eob in zip(states, eobs, truths, extents):
         sl.truth = (truth, truth_eob)
         args = (st.prefix, st.sign, st.level, eob, p, int(st.chroma), models)
