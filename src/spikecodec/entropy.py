@@ -31,7 +31,9 @@ The passes are numba kernels, one call per colour plane and pass: the coding is
 sequential, with a context and an adaptive probability per bit, which a batch call into a
 range coder library cannot do without freezing the probabilities over batches; the kernels
 hold no per-symbol Python. Arithmetic is integer throughout, so the contexts are the same on
-every machine.
+every machine. Measured here (Kodak 5 luma at 1.18 bpp, ~480,000 coded bits): the counts
+decode in 13 ms (the batch-frozen constriction passes this replaced took 145 ms) and the
+files are 1.6-7.5 % smaller (6.6-14 % in RGB).
 """
 
 from __future__ import annotations
