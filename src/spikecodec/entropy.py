@@ -166,7 +166,7 @@ def _room(st, buf, enc):
 
 @kernel
 def _dc_pass(
-    prefix, sign, level, sides, edge_dc, p, phase, chroma, models, st, buf, truth, enc, start
+    prefix, sign, level, sides, edge_dc, p, phase, chroma, models, truth, st, buf, enc, start
 ):
     """Bit p of the DC counts of the blocks with ``(i + j) % 2 == phase``, from block index
     ``start``. Returns the number of blocks (done), the index to resume from (buffer full)
@@ -250,7 +250,7 @@ def _neighbour_extent(eob, i, j):
 
 @kernel
 def _significance_pass(
-    prefix, sign, level, eob, p, chroma, models, st, buf, truth, truth_eob, enc, start
+    prefix, sign, level, eob, p, chroma, models, truth, truth_eob, st, buf, enc, start
 ):
     """Extent growth, then significance and sign of the silent AC coefficients before the
     (new) ``eob``, block by block from index ``start`` (returns as :func:`_dc_pass`)."""
@@ -324,7 +324,7 @@ def _significance_pass(
 
 
 @kernel
-def _refinement_pass(prefix, level, eob, p, chroma, models, st, buf, truth, enc, start):
+def _refinement_pass(prefix, level, eob, p, chroma, models, truth, st, buf, enc, start):
     """Bit p of the AC counts non-zero before this slice, from block index ``start``."""
     by, bx = prefix.shape[:2]
     for b in range(start, by * bx):
@@ -405,11 +405,12 @@ class _Slice:
         self.cut = False
 
     def run(self, kernel, *args) -> bool:
-        """Run a pass kernel to its end; False once the stream is cut."""
+        """Run a pass kernel on ``args`` (the plane's state first) to its end; False once the
+        stream is cut."""
         done = args[0].shape[0] * args[0].shape[1]
         start = 0
         while not self.cut:
-            start = kernel(*args, self.st, self.buf, *self.truth, self.enc, start)
+            start = kernel(*args, self.st, self.buf, self.enc, start)
             if start == done:
                 return True
             if start < 0:
@@ -446,18 +447,16 @@ def _code_slice(
         _block_summaries(st.prefix, st.sign, st.level, e, p, sides[-1], eobs[-1])
     for phase in (0, 1):
         for st, s, e, truth in zip(states, sides, edges, truths):
-            sl.truth = (truth,)
-            args = (st.prefix, st.sign, st.level, s, e[0, 0], p, phase, int(st.chroma), models)
-            if not sl.run(_dc_pass, *args):
+            args = (st.prefix, st.sign, st.level, s, e[0, 0], p, phase, int(st.chroma))
+            if not sl.run(_dc_pass, *args, models, truth):
                 return
     for st, eob, truth, truth_eob in zip(states, eobs, truths, extents):
-        sl.truth = (truth, truth_eob)
-        args = (st.prefix, st.sign, st.level, eob, p, int(st.chroma), models)
-        if not sl.run(_significance_pass, *args):
+        args = (st.prefix, st.sign, st.level, eob, p, int(st.chroma))
+        if not sl.run(_significance_pass, *args, models, truth, truth_eob):
             return
     for st, eob, truth in zip(states, eobs, truths):
-        sl.truth = (truth,)
-        if not sl.run(_refinement_pass, st.prefix, st.level, eob, p, int(st.chroma), models):
+        args = (st.prefix, st.level, eob, p, int(st.chroma))
+        if not sl.run(_refinement_pass, *args, models, truth):
             return
 
 

@@ -106,14 +106,7 @@ class NeuroQuantizer:
         return self.lif.C * self.lif.theta / self.T
 
     def thresholds(self, k: ArrayLike) -> np.ndarray:
-        """Decision thresholds ``I_k`` of the window ``T`` (``I_0 = -inf``); many counts at
-        once come from the cached table ``I_1, I_2, ...`` when it is no longer than they are."""
-        k = np.asarray(k)
-        if k.ndim and k.dtype.kind in "iu" and k.size and k.min() >= 1:
-            top = int(k.max())
-            table = self._table_up_to(top) if top <= k.size else None
-            if table is not None:
-                return table[k - 1]
+        """Decision thresholds ``I_k`` of the window ``T`` (``I_0 = -inf``)."""
         return self.lif.threshold(k, self.T)
 
     def step_lengths(self, kmax: int) -> np.ndarray:
@@ -128,7 +121,7 @@ class NeuroQuantizer:
             return None
         if self._table.size < kmax:
             size = min(max(kmax, 2 * self._table.size, 64), _MAX_TABLE)
-            self._table = self.lif.threshold(np.arange(1, size + 1), self.T)
+            self._table = self.thresholds(np.arange(1, size + 1))
         return self._table
 
     def encode(self, x: ArrayLike, scale: ArrayLike = 1.0) -> np.ndarray:
