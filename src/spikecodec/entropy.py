@@ -50,9 +50,11 @@ from .rangecoder import (
     code_bit,
     finish,
     kernel,
+    load,
     new_models,
     new_state,
     start_decoding,
+    store,
 )
 from .transform import ZIGZAG
 
@@ -159,9 +161,9 @@ def _block_summaries(prefix, sign, level, edges, p, sides, eob):
 
 
 @kernel
-def _room(st, buf, enc):
-    """Whether the encoder's buffer has room for a block's worst case."""
-    return not enc or st[POS] + st[PENDING] + 1024 <= buf.size
+def _room(s, buf, enc):
+    """Whether the encoder's buffer has room for a block's worst case (``s``: coder state)."""
+    return not enc or s[POS] + s[PENDING] + 1024 <= buf.size
 
 
 @kernel
@@ -171,12 +173,14 @@ def _dc_pass(
     """Bit p of the DC counts of the blocks with ``(i + j) % 2 == phase``, from block index
     ``start``. Returns the number of blocks (done), the index to resume from (buffer full)
     or -1 (stream cut)."""
+    s = load(st)
     by, bx = prefix.shape[:2]
     for b in range(start, by * bx):
         i, j = divmod(b, bx)
         if (i + j) % 2 != phase:
             continue
-        if not _room(st, buf, enc):
+        if not _room(s, buf, enc):
+            store(st, s)
             return b
         q = np.int64(0)
         cnt = 0
@@ -200,21 +204,24 @@ def _dc_pass(
             x4 = 4 * sign[i, j, 0] * q - 4 * (2 * u + 1) * unit
             splits = _DC_REF_SPLITS
         cls = 0
-        for s in splits:
-            cls += s * unit < x4
+        for split in splits:
+            cls += split * unit < x4
         ctx = _DC + ((min(u, 2) * 8 + cls) * 2 + phase) * 2 + chroma
-        bit = code_bit(st, buf, models, ctx, (abs(truth[i, j, 0]) >> p) & 1 if enc else 0, enc)
+        bit, s = code_bit(s, buf, models, ctx, (abs(truth[i, j, 0]) >> p) & 1 if enc else 0, enc)
         if bit < 0:
+            store(st, s)
             return -1
         if u == 0 and bit:
             side = (-unit < 4 * q) + (unit < 4 * q)
             ctx = _DC_SIGN + (side * 2 + phase) * 2 + chroma
-            negative = code_bit(st, buf, models, ctx, truth[i, j, 0] < 0 if enc else 0, enc)
+            negative, s = code_bit(s, buf, models, ctx, truth[i, j, 0] < 0 if enc else 0, enc)
             if negative < 0:
+                store(st, s)
                 return -1
             sign[i, j, 0] = -1 if negative else 1
         prefix[i, j, 0] = 2 * u + bit
         level[i, j, 0] = p
+    store(st, s)
     return by * bx
 
 
@@ -254,17 +261,20 @@ def _significance_pass(
 ):
     """Extent growth, then significance and sign of the silent AC coefficients before the
     (new) ``eob``, block by block from index ``start`` (returns as :func:`_dc_pass`)."""
+    s = load(st)
     by, bx = prefix.shape[:2]
     for b in range(start, by * bx):
         i, j = divmod(b, bx)
-        if not _room(st, buf, enc):
+        if not _room(s, buf, enc):
+            store(st, s)
             return b
         old = eob[i, j]
         near = _BITLEN[_neighbour_extent(eob, i, j)]
         target = truth_eob[i, j, p] if enc else 0
         ctx = _GROWTH + (_BITLEN[old] * 7 + near) * 2 + chroma
-        grows = code_bit(st, buf, models, ctx, target > old, enc)
+        grows, s = code_bit(s, buf, models, ctx, target > old, enc)
         if grows < 0:
+            store(st, s)
             return -1
         new = old
         if grows:
@@ -277,8 +287,9 @@ def _significance_pass(
                 if mid <= lowest:
                     bit = 1
                 else:
-                    bit = code_bit(st, buf, models, base + node, (target - 1) >= mid, enc)
+                    bit, s = code_bit(s, buf, models, base + node, (target - 1) >= mid, enc)
                     if bit < 0:
+                        store(st, s)
                         return -1
                 node = 2 * node + bit
                 if bit:
@@ -308,39 +319,48 @@ def _significance_pass(
                     + ((((_BAND[k] - 1) * 3 + min(n_in, 2)) * 3 + min(n_sp, 2)) * 3 + dist) * 2
                     + chroma
                 )
-                fires = code_bit(
-                    st, buf, models, ctx, (abs(truth[i, j, k]) >> p) > 0 if enc else 0, enc
+                fires, s = code_bit(
+                    s, buf, models, ctx, (abs(truth[i, j, k]) >> p) > 0 if enc else 0, enc
                 )
                 if fires < 0:
+                    store(st, s)
                     return -1
             if fires:
-                negative = code_bit(st, buf, models, -1, truth[i, j, k] < 0 if enc else 0, enc)
+                negative, s = code_bit(s, buf, models, -1, truth[i, j, k] < 0 if enc else 0, enc)
                 if negative < 0:
+                    store(st, s)
                     return -1
                 sign[i, j, k] = -1 if negative else 1
                 prefix[i, j, k] = 1
             level[i, j, k] = p
+    store(st, s)
     return by * bx
 
 
 @kernel
 def _refinement_pass(prefix, level, eob, p, chroma, models, truth, st, buf, enc, start):
     """Bit p of the AC counts non-zero before this slice, from block index ``start``."""
+    s = load(st)
     by, bx = prefix.shape[:2]
     for b in range(start, by * bx):
         i, j = divmod(b, bx)
-        if not _room(st, buf, enc):
+        if not _room(s, buf, enc):
+            store(st, s)
             return b
         for k in range(1, eob[i, j]):
             u = prefix[i, j, k]
             if u == 0 or level[i, j, k] == p:
                 continue
             ctx = _REFINE + (_COARSE_BAND[k] * 2 + (u == 1)) * 2 + chroma
-            bit = code_bit(st, buf, models, ctx, (abs(truth[i, j, k]) >> p) & 1 if enc else 0, enc)
+            bit, s = code_bit(
+                s, buf, models, ctx, (abs(truth[i, j, k]) >> p) & 1 if enc else 0, enc
+            )
             if bit < 0:
+                store(st, s)
                 return -1
             prefix[i, j, k] = 2 * u + bit
             level[i, j, k] = p
+    store(st, s)
     return by * bx
 
 

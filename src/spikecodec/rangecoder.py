@@ -17,7 +17,10 @@ later: 63 coded 0.3 % smaller than 255 or 31 on 5 Kodak images), kept within ``[
 machine.
 
 Coder state is one int64 array (``new_state``) so that a compiled pass can stop (for a full
-output buffer, or a cut input) and another resume where it left off.
+output buffer, or a cut input) and another resume where it left off. Inside a pass it is a
+tuple of scalars (``load``/``store``) threaded through the bit functions, which are inlined
+into the pass: the state then lives in registers (an array field would be reloaded after
+every store to the pass's arrays); this codes 22 % and decodes 10 % faster.
 
 Every compiled function here and in :mod:`.entropy` is a :func:`kernel`: numba without its
 reference counting of arrays (they allocate nothing), which otherwise costs more than the
@@ -36,12 +39,16 @@ __all__ = [
     "encode_bit",
     "finish",
     "kernel",
+    "load",
     "new_models",
     "new_state",
     "start_decoding",
+    "store",
 ]
 
 kernel = numba.njit(cache=True, nogil=True, _nrt=False)
+inline = numba.njit(cache=True, nogil=True, _nrt=False, inline="always")
+"""A :func:`kernel` inlined into its callers by numba (the bit functions)."""
 """The decorator of the compiled coding functions (see the module's docstring). numba's cache
 does not notice edits to a function another module's cached kernel calls: after editing this
 module, ``make clean`` (or delete ``src/spikecodec/__pycache__/*.nb*``)."""
@@ -74,77 +81,92 @@ def new_models(contexts: int) -> np.ndarray:
     return models
 
 
-@kernel
+@inline
 def _adapted(p, n, bit):
     """Probability and count of a context after it has seen ``bit`` (without a branch)."""
     p += (((bit << _P_BITS) - p) * _RECIPROCAL[n]) >> _P_BITS
     return min(max(p, _P_MIN), _P_ONE - _P_MIN), min(n + 1, _WINDOW)
 
 
-@kernel
-def encode_bit(st, buf, models, ctx, bit):
+@inline
+def load(st):
+    """The coder state as a tuple of scalars, which a compiled pass keeps in registers (an
+    array would be reloaded after every store to the pass's other arrays)."""
+    return (st[0], st[1], st[2], st[3], st[4], st[5], st[6], st[7], st[8])
+
+
+@inline
+def store(st, s):
+    """Write a state tuple back to the state array (see :func:`load`)."""
+    for f in range(_FIELDS):
+        st[f] = s[f]
+
+
+@inline
+def encode_bit(s, buf, models, ctx, bit):
     """Write ``bit`` in context ``ctx`` of ``models`` (``ctx < 0``: probability 1/2, no model)
-    and adapt the context. ``buf`` needs ``st[PENDING] + 8`` bytes free past ``st[POS]``."""
+    and adapt the context; returns ``(bit, new state)``. ``buf`` needs ``PENDING + 8`` bytes
+    free past ``POS``."""
+    low, rng, cache, pending, pos, code, cut, first, end = s
     p = models[ctx, 0] if ctx >= 0 else _P_ONE // 2
-    bound = (st[RANGE] >> _P_BITS) * (_P_ONE - p)
+    bound = (rng >> _P_BITS) * (_P_ONE - p)
     one = -np.int64(bit)  # all ones for a 1: no branch on the bit, which is unpredictable
-    st[LOW] += bound & one
-    st[RANGE] = bound + ((st[RANGE] - 2 * bound) & one)
-    while st[RANGE] < _TOP:  # shift a byte of LOW out, through the carry cache
-        st[RANGE] <<= 8
-        low = st[LOW]
+    low += bound & one
+    rng = bound + ((rng - 2 * bound) & one)
+    while rng < _TOP:  # shift a byte of LOW out, through the carry cache
+        rng <<= 8
         if low < 0xFF000000 or low >= (1 << 32):
-            byte = st[CACHE] + (low >> 32)
-            for _ in range(st[PENDING]):
-                if st[FIRST]:
-                    st[FIRST] = 0  # LZMA's leading byte, always 0
+            byte = cache + (low >> 32)
+            for _ in range(pending):
+                if first:
+                    first = 0  # LZMA's leading byte, always 0
                 else:
-                    buf[st[POS]] = byte & 0xFF
-                    st[POS] += 1
+                    buf[pos] = byte & 0xFF
+                    pos += 1
                 byte = 0xFF + (low >> 32)
-            st[PENDING] = 0
-            st[CACHE] = (low >> 24) & 0xFF
-        st[PENDING] += 1
-        st[LOW] = (low & 0x00FFFFFF) << 8
+            pending = 0
+            cache = (low >> 24) & 0xFF
+        pending += 1
+        low = (low & 0x00FFFFFF) << 8
     if ctx >= 0:
         models[ctx, 0], models[ctx, 1] = _adapted(p, models[ctx, 1], bit)
-    return bit
+    return np.int64(bit), (low, rng, cache, pending, pos, code, cut, first, end)
 
 
-@kernel
-def decode_bit(st, buf, models, ctx):
+@inline
+def decode_bit(s, buf, models, ctx):
     """Read a bit in context ``ctx`` of ``models`` (as :func:`encode_bit`) and adapt the
-    context; -1 once the stream's bytes run out."""
-    if st[CUT]:
-        return -1
+    context; returns ``(bit, new state)``, bit -1 once the stream's bytes run out."""
+    low, rng, cache, pending, pos, code, cut, first, end = s
+    if cut:
+        return np.int64(-1), s
     p = models[ctx, 0] if ctx >= 0 else _P_ONE // 2
-    bound = (st[RANGE] >> _P_BITS) * (_P_ONE - p)
-    bit = np.int64(st[CODE] >= bound)
+    bound = (rng >> _P_BITS) * (_P_ONE - p)
+    bit = np.int64(code >= bound)
     one = -bit  # as in encode_bit, no branch on the bit
-    st[CODE] -= bound & one
-    st[RANGE] = bound + ((st[RANGE] - 2 * bound) & one)
-    while st[RANGE] < _TOP:  # shift the next byte in
-        st[RANGE] <<= 8
-        pos = st[POS]
-        st[POS] = pos + 1
+    code -= bound & one
+    rng = bound + ((rng - 2 * bound) & one)
+    while rng < _TOP:  # shift the next byte in
+        rng <<= 8
         byte = 0
         if pos < buf.size:
             byte = buf[pos]
-        elif pos >= st[END]:
-            st[CUT] = 1  # the stream is cut here: this byte never arrived
-        st[CODE] = ((st[CODE] << 8) | byte) & 0xFFFFFFFF
+        elif pos >= end:
+            cut = 1  # the stream is cut here: this byte never arrived
+        pos += 1
+        code = ((code << 8) | byte) & 0xFFFFFFFF
     if ctx >= 0:
         models[ctx, 0], models[ctx, 1] = _adapted(p, models[ctx, 1], bit)
-    return bit
+    return bit, (low, rng, cache, pending, pos, code, cut, first, end)
 
 
-@kernel
-def code_bit(st, buf, models, ctx, bit, enc):
+@inline
+def code_bit(s, buf, models, ctx, bit, enc):
     """One coding step for a pass that runs on both sides: :func:`encode_bit` of ``bit``
     when ``enc``, else :func:`decode_bit`."""
     if enc:
-        return encode_bit(st, buf, models, ctx, bit)
-    return decode_bit(st, buf, models, ctx)
+        return encode_bit(s, buf, models, ctx, bit)
+    return decode_bit(s, buf, models, ctx)
 
 
 @kernel
@@ -155,8 +177,10 @@ def finish(st, buf, models):
     bytes or more, LZMA's flush), followed by zeros; ``buf`` needs ``st[PENDING] + 16`` bytes
     free past ``st[POS]``.
     """
+    s = load(st)
     for _ in range(48):
-        encode_bit(st, buf, models, -1, 0)  # models untouched
+        _, s = encode_bit(s, buf, models, -1, 0)  # models untouched
+    store(st, s)
     n = st[POS]
     while n > 0 and buf[n - 1] == 0:
         n -= 1
