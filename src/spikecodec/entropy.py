@@ -11,7 +11,7 @@ slice ``s`` carries bit-plane ``p = P-1-s`` of every count: listening from ``T/2
    known at ``T/2^p``. The prediction continues each neighbour's two boundary pixel lines
    into the block (Lepton-style boundary matching); averaged over a boundary it is linear in
    the counts, ``8*mean(a_0 + ((a_0 - a_1) + (b_1 - b_0))/2 - b_0) = sum(3a_0 - a_1)/2 -
-   sum(3b_0 - b_1)/2``, so each block keeps one integer per side (``_block_summaries``).
+   sum(3b_0 - b_1)/2``, so each block keeps one integer per side (``_boundary_sums``).
 2. **significance**, block by block: does the block's ``eob`` (1 + the last AC zigzag index
    whose count is non-zero) grow, and to what (a bit, then the new ``eob - 1`` down a binary
    tree whose impossible branches are skipped; context: previous ``eob``, the neighbours'
@@ -43,6 +43,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+from numba.cpython.unsafe.numbers import trailing_zeros
+from numba.extending import intrinsic
 
 from .rangecoder import (
     PENDING,
@@ -92,6 +94,21 @@ def _frequency_neighbours() -> np.ndarray:
 
 
 _FREQ_NBRS = _frequency_neighbours()
+# The same as bit masks: bit f of _FREQ_MASK[k] for each neighbour f of zigzag index k.
+_FREQ_MASK = np.array(
+    [sum(1 << int(f) for f in row if f < _NCOEF) for row in _FREQ_NBRS], dtype=np.uint64
+).view(np.int64)
+
+
+@intrinsic
+def _popcount(typingctx, x):
+    """The number of bits set in an integer (LLVM's ctpop)."""
+
+    def codegen(context, builder, signature, args):
+        return builder.ctpop(args[0])
+
+    return x(x), codegen
+
 
 # The contexts of all models, one table: offsets of each model's contexts.
 _DC, _DC_SIGN, _GROWTH, _EXTENT, _SIG, _REFINE = np.cumsum(
@@ -142,22 +159,22 @@ def _value2(prefix, sign, level, i, j, k, p):
 
 
 @kernel
-def _block_summaries(prefix, sign, level, edges, p, sides, eob):
-    """Every block's AC boundary sums ``sum_k value_k * E[k, side]`` and its ``eob``: 1 + the
-    last AC zigzag index with a non-zero count (0: none)."""
+def _boundary_sums(prefix, sign, level, edges, edge_ks, p, sides):
+    """Every block's AC boundary sums ``sum_k value_k * E[k, side]`` (over ``edge_ks``, the AC
+    coefficients with a non-zero weight: the first row and column)."""
     by, bx = prefix.shape[:2]
     for i in range(by):
         for j in range(bx):
-            for s in range(4):
-                sides[i, j, s] = 0
-            e = 0
-            for k in range(1, _NCOEF):
-                v = _value2(prefix, sign, level, i, j, k, p)
-                if v != 0:
-                    e = k + 1
-                    for s in range(4):
-                        sides[i, j, s] += v * edges[k, s]
-            eob[i, j] = e
+            s0 = s1 = s2 = s3 = np.int64(0)
+            for k in edge_ks:  # no branch: the sign of a silent coefficient is 0
+                v = np.int64(sign[i, j, k]) * (
+                    (2 * np.int64(prefix[i, j, k]) + 1) << (level[i, j, k] - p)
+                )
+                s0 += v * edges[k, 0]
+                s1 += v * edges[k, 1]
+                s2 += v * edges[k, 2]
+                s3 += v * edges[k, 3]
+            sides[i, j, 0], sides[i, j, 1], sides[i, j, 2], sides[i, j, 3] = s0, s1, s2, s3
 
 
 @kernel
@@ -257,10 +274,12 @@ def _neighbour_extent(eob, i, j):
 
 @kernel
 def _significance_pass(
-    prefix, sign, level, eob, p, chroma, models, truth, truth_eob, st, buf, enc, start
+    prefix, sign, level, blocks, p, chroma, models, truth, truth_eob, st, buf, enc, start
 ):
     """Extent growth, then significance and sign of the silent AC coefficients before the
-    (new) ``eob``, block by block from index ``start`` (returns as :func:`_dc_pass`)."""
+    (new) ``eob``, block by block from index ``start`` (returns as :func:`_dc_pass`).
+    ``blocks``: the :class:`_Blocks` arrays ``significant``, ``fresh``, ``eob``, updated."""
+    significant, fresh, eob = blocks
     s = load(st)
     by, bx = prefix.shape[:2]
     for b in range(start, by * bx):
@@ -298,21 +317,25 @@ def _significance_pass(
         for k in range(max(new, 1), _NCOEF):  # past eob: known silent
             level[i, j, k] = p
         eob[i, j] = new
-        for k in range(1, new):
-            if prefix[i, j, k] > 0 and level[i, j, k] > p:
-                continue  # significant before this slice: refined later
+        before = significant[i, j]
+        fired = np.int64(0)
+        known = before | np.int64(prefix[i, j, 0] > 0)  # significant now, DC included
+        # the neighbouring blocks' masks (the blocks above and to the left are this slice's)
+        up = significant[i - 1, j] if i > 0 else np.int64(0)
+        down = significant[i + 1, j] if i + 1 < by else np.int64(0)
+        left = significant[i, j - 1] if j > 0 else np.int64(0)
+        right = significant[i, j + 1] if j + 1 < bx else np.int64(0)
+        silent = np.int64(0)  # AC coefficients before eob, not significant before this slice
+        if new:
+            silent = ~before & (((np.int64(1) << (new - 1)) << 1) - 2)
+        while silent:
+            k = trailing_zeros(silent)
+            silent &= silent - 1
             if k == new - 1 and new > old:
                 fires = 1  # the new eob's coefficient fires by definition
             else:
-                n_in = 0
-                for n in range(4):
-                    f = _FREQ_NBRS[k, n]
-                    if f < _NCOEF and prefix[i, j, f] > 0:
-                        n_in += 1
-                n_sp = 0
-                for y, x in ((i - 1, j), (i + 1, j), (i, j - 1), (i, j + 1)):
-                    if 0 <= y < by and 0 <= x < bx and prefix[y, x, k] > 0:
-                        n_sp += 1
+                n_in = _popcount(known & _FREQ_MASK[k])
+                n_sp = ((up >> k) & 1) + ((down >> k) & 1) + ((left >> k) & 1) + ((right >> k) & 1)
                 dist = _EOB_DIST[new - 1 - k]
                 ctx = (
                     _SIG
@@ -332,14 +355,20 @@ def _significance_pass(
                     return -1
                 sign[i, j, k] = -1 if negative else 1
                 prefix[i, j, k] = 1
+                fired |= np.int64(1) << k
+                known |= np.int64(1) << k
             level[i, j, k] = p
+        significant[i, j] = before | fired
+        fresh[i, j] = fired
     store(st, s)
     return by * bx
 
 
 @kernel
-def _refinement_pass(prefix, level, eob, p, chroma, models, truth, st, buf, enc, start):
-    """Bit p of the AC counts non-zero before this slice, from block index ``start``."""
+def _refinement_pass(prefix, level, blocks, p, chroma, models, truth, st, buf, enc, start):
+    """Bit p of the AC counts non-zero before this slice (``blocks``: as in
+    :func:`_significance_pass`), from block index ``start``."""
+    significant, fresh, _ = blocks
     s = load(st)
     by, bx = prefix.shape[:2]
     for b in range(start, by * bx):
@@ -347,10 +376,11 @@ def _refinement_pass(prefix, level, eob, p, chroma, models, truth, st, buf, enc,
         if not _room(s, buf, enc):
             store(st, s)
             return b
-        for k in range(1, eob[i, j]):
+        m = significant[i, j] & ~fresh[i, j]
+        while m:
+            k = trailing_zeros(m)
+            m &= m - 1
             u = prefix[i, j, k]
-            if u == 0 or level[i, j, k] == p:
-                continue
             ctx = _REFINE + (_COARSE_BAND[k] * 2 + (u == 1)) * 2 + chroma
             bit, s = code_bit(
                 s, buf, models, ctx, (abs(truth[i, j, k]) >> p) & 1 if enc else 0, enc
@@ -450,8 +480,34 @@ _NO_TRUTH = np.zeros((1, 1, 1), np.int64)
 _NO_EXTENTS = np.zeros((1, 1, 1), np.int8)
 
 
+class _Blocks:
+    """What the passes keep of a colour plane's blocks from slice to slice: the bit mask of
+    the significant AC coefficients (bit k: zigzag index k), the part of it that became
+    significant in the current slice, the ``eob`` (1 + the last significant AC index, 0: none),
+    and the boundary sums of the DC prediction."""
+
+    def __init__(self, state: PlaneState):
+        shape = state.prefix.shape[:2]
+        self.significant = np.zeros(shape, np.int64)
+        self.fresh = np.zeros(shape, np.int64)
+        self.eob = np.zeros(shape, np.int64)
+        self.sides = np.empty((*shape, 4), np.int64)
+        self.edges = _edge_weights(tuple(state.weights))
+        self.edge_ks = np.flatnonzero(np.any(self.edges[1:] != 0, axis=1)) + 1
+
+    @property
+    def masks(self):
+        return self.significant, self.fresh, self.eob
+
+
 def _code_slice(
-    sl: _Slice, models, states: list[PlaneState], p: int, counts=None, extents=None
+    sl: _Slice,
+    models,
+    states: list[PlaneState],
+    blocks: list[_Blocks],
+    p: int,
+    counts=None,
+    extents=None,
 ) -> None:
     """Code bit-plane ``p`` of every colour plane and update ``states`` to the instant T/2^p
     (as far as the stream reaches). The same procedure runs on both sides: the encoder is
@@ -459,23 +515,19 @@ def _code_slice(
     ``states`` then hold what a decoder knows."""
     truths = counts if counts is not None else [_NO_TRUTH] * len(states)
     extents = extents if extents is not None else [_NO_EXTENTS] * len(states)
-    edges = [_edge_weights(tuple(st.weights)) for st in states]
-    sides, eobs = [], []
-    for st, e in zip(states, edges):  # the AC part, which the DC pass does not change
-        sides.append(np.empty((*st.prefix.shape[:2], 4), np.int64))
-        eobs.append(np.empty(st.prefix.shape[:2], np.int64))
-        _block_summaries(st.prefix, st.sign, st.level, e, p, sides[-1], eobs[-1])
+    for st, b in zip(states, blocks):  # the AC part, which the DC pass does not change
+        _boundary_sums(st.prefix, st.sign, st.level, b.edges, b.edge_ks, p, b.sides)
     for phase in (0, 1):
-        for st, s, e, truth in zip(states, sides, edges, truths):
-            args = (st.prefix, st.sign, st.level, s, e[0, 0], p, phase, int(st.chroma))
-            if not sl.run(_dc_pass, *args, models, truth):
+        for st, b, truth in zip(states, blocks, truths):
+            args = (st.prefix, st.sign, st.level, b.sides, b.edges[0, 0], p, phase)
+            if not sl.run(_dc_pass, *args, int(st.chroma), models, truth):
                 return
-    for st, eob, truth, truth_eob in zip(states, eobs, truths, extents):
-        args = (st.prefix, st.sign, st.level, eob, p, int(st.chroma))
+    for st, b, truth, truth_eob in zip(states, blocks, truths, extents):
+        args = (st.prefix, st.sign, st.level, b.masks, p, int(st.chroma))
         if not sl.run(_significance_pass, *args, models, truth, truth_eob):
             return
-    for st, eob, truth in zip(states, eobs, truths):
-        args = (st.prefix, st.level, eob, p, int(st.chroma))
+    for st, b, truth in zip(states, blocks, truths):
+        args = (st.prefix, st.level, b.masks, p, int(st.chroma))
         if not sl.run(_refinement_pass, *args, models, truth):
             return
 
@@ -491,11 +543,12 @@ def encode_slices(counts: list[np.ndarray], layouts: list[Layout], planes: int) 
     for c, e in zip(counts, extents):
         _extents_in_time(c, e)
     states = [PlaneState.empty(layout, planes) for layout in layouts]
+    blocks = [_Blocks(st) for st in states]
     size = sum(c.size for c in counts) // 8
     slices = []
     for p in range(planes - 1, -1, -1):
         sl = _Slice(True, size=size)
-        _code_slice(sl, models, states, p, counts, extents)
+        _code_slice(sl, models, states, blocks, p, counts, extents)
         slices.append(sl.payload(models))
     return slices
 
@@ -505,10 +558,11 @@ def _decode_into(
 ) -> Iterator[int]:
     """Decode the slices present into ``states``, yielding the index of each slice done."""
     models = new_models(_CONTEXTS)
+    blocks = [_Blocks(st) for st in states]
     payloads = [(c, True) for c in chunks[:planes]] + ([(partial, False)] if partial else [])
     for s, (payload, complete) in enumerate(payloads[:planes]):
         sl = _Slice(False, payload, complete)
-        _code_slice(sl, models, states, planes - 1 - s)
+        _code_slice(sl, models, states, blocks, planes - 1 - s)
         yield s
         if sl.cut:
             return
