@@ -94,10 +94,15 @@ def _frequency_neighbours() -> np.ndarray:
 
 
 _FREQ_NBRS = _frequency_neighbours()
+
+
+def _bit_mask(indices) -> np.int64:
+    """The int64 with bits ``indices`` (< 64) set."""
+    return np.array(sum(1 << int(k) for k in indices), np.uint64).view(np.int64)[()]
+
+
 # The same as bit masks: bit f of _FREQ_MASK[k] for each neighbour f of zigzag index k.
-_FREQ_MASK = np.array(
-    [sum(1 << int(f) for f in row if f < _NCOEF) for row in _FREQ_NBRS], dtype=np.uint64
-).view(np.int64)
+_FREQ_MASK = np.array([_bit_mask(row[row < _NCOEF]) for row in _FREQ_NBRS])
 
 
 @intrinsic
@@ -151,25 +156,24 @@ def _edge_weights(weights: tuple[float, ...]) -> np.ndarray:
 @kernel
 def _value2(prefix, sign, level, i, j, k, p):
     """Twice the count of coefficient k known at instant T/2^p, in units of plane p: the
-    midpoint ``(2*prefix + 1) * 2^(level - p)`` of its cell."""
-    u = prefix[i, j, k]
-    if u == 0:
-        return np.int64(0)
-    return np.int64(sign[i, j, k]) * ((2 * np.int64(u) + 1) << (level[i, j, k] - p))
+    midpoint ``(2*prefix + 1) * 2^(level - p)`` of its cell (0 if silent, whose sign is 0)."""
+    return np.int64(sign[i, j, k]) * ((2 * np.int64(prefix[i, j, k]) + 1) << (level[i, j, k] - p))
 
 
 @kernel
-def _boundary_sums(prefix, sign, level, edges, edge_ks, p, sides):
-    """Every block's AC boundary sums ``sum_k value_k * E[k, side]`` (over ``edge_ks``, the AC
-    coefficients with a non-zero weight: the first row and column)."""
+def _boundary_sums(prefix, sign, level, edges, edge_mask, significant, p, sides):
+    """Every block's AC boundary sums ``sum_k value_k * E[k, side]`` over its significant AC
+    coefficients ``k`` in ``edge_mask`` (those with a non-zero weight: the first row and
+    column)."""
     by, bx = prefix.shape[:2]
     for i in range(by):
         for j in range(bx):
             s0 = s1 = s2 = s3 = np.int64(0)
-            for k in edge_ks:  # no branch: the sign of a silent coefficient is 0
-                v = np.int64(sign[i, j, k]) * (
-                    (2 * np.int64(prefix[i, j, k]) + 1) << (level[i, j, k] - p)
-                )
+            m = significant[i, j] & edge_mask
+            while m:
+                k = trailing_zeros(m)
+                m &= m - 1
+                v = _value2(prefix, sign, level, i, j, k, p)
                 s0 += v * edges[k, 0]
                 s1 += v * edges[k, 1]
                 s2 += v * edges[k, 2]
@@ -192,52 +196,66 @@ def _dc_pass(
     or -1 (stream cut)."""
     s = load(st)
     by, bx = prefix.shape[:2]
-    for b in range(start, by * bx):
-        i, j = divmod(b, bx)
-        if (i + j) % 2 != phase:
-            continue
-        if not _room(s, buf, enc):
-            store(st, s)
-            return b
-        q = np.int64(0)
-        cnt = 0
-        for di, dj, mine, theirs in (
-            (0, -1, _LEFT, _RIGHT),
-            (0, 1, _RIGHT, _LEFT),
-            (-1, 0, _TOP, _BOTTOM),
-            (1, 0, _BOTTOM, _TOP),
-        ):
-            y, x = i + di, j + dj
-            if 0 <= y < by and 0 <= x < bx:
-                dc = _value2(prefix, sign, level, y, x, 0, p) * edge_dc
-                q += sides[y, x, theirs] + dc - sides[i, j, mine]
+    i0, j0 = divmod(start, bx)
+    for i in range(i0, by):
+        j = j0 if i == i0 else 0
+        j += (i + j + phase) % 2  # the first block of the phase from there
+        while j < bx:
+            if not _room(s, buf, enc):
+                store(st, s)
+                return i * bx + j
+            q = np.int64(0)
+            cnt = 0
+            if j > 0:
+                q += (
+                    sides[i, j - 1, _RIGHT] + _value2(prefix, sign, level, i, j - 1, 0, p) * edge_dc
+                )
+                q -= sides[i, j, _LEFT]
                 cnt += 1
-        unit = np.int64(max(cnt, 1)) << _PRED_SHIFT
-        u = np.int64(prefix[i, j, 0])
-        if u == 0:
-            x4 = 4 * abs(q) - 4 * unit
-            splits = _DC_SIG_SPLITS
-        else:
-            x4 = 4 * sign[i, j, 0] * q - 4 * (2 * u + 1) * unit
-            splits = _DC_REF_SPLITS
-        cls = 0
-        for split in splits:
-            cls += split * unit < x4
-        ctx = _DC + ((min(u, 2) * 8 + cls) * 2 + phase) * 2 + chroma
-        bit, s = code_bit(s, buf, models, ctx, (abs(truth[i, j, 0]) >> p) & 1 if enc else 0, enc)
-        if bit < 0:
-            store(st, s)
-            return -1
-        if u == 0 and bit:
-            side = (-unit < 4 * q) + (unit < 4 * q)
-            ctx = _DC_SIGN + (side * 2 + phase) * 2 + chroma
-            negative, s = code_bit(s, buf, models, ctx, truth[i, j, 0] < 0 if enc else 0, enc)
-            if negative < 0:
+            if j + 1 < bx:
+                q += sides[i, j + 1, _LEFT] + _value2(prefix, sign, level, i, j + 1, 0, p) * edge_dc
+                q -= sides[i, j, _RIGHT]
+                cnt += 1
+            if i > 0:
+                q += (
+                    sides[i - 1, j, _BOTTOM]
+                    + _value2(prefix, sign, level, i - 1, j, 0, p) * edge_dc
+                )
+                q -= sides[i, j, _TOP]
+                cnt += 1
+            if i + 1 < by:
+                q += sides[i + 1, j, _TOP] + _value2(prefix, sign, level, i + 1, j, 0, p) * edge_dc
+                q -= sides[i, j, _BOTTOM]
+                cnt += 1
+            unit = np.int64(max(cnt, 1)) << _PRED_SHIFT
+            u = np.int64(prefix[i, j, 0])
+            if u == 0:
+                x4 = 4 * abs(q) - 4 * unit
+                splits = _DC_SIG_SPLITS
+            else:
+                x4 = 4 * sign[i, j, 0] * q - 4 * (2 * u + 1) * unit
+                splits = _DC_REF_SPLITS
+            cls = 0
+            for split in splits:
+                cls += split * unit < x4
+            ctx = _DC + ((min(u, 2) * 8 + cls) * 2 + phase) * 2 + chroma
+            bit, s = code_bit(
+                s, buf, models, ctx, (abs(truth[i, j, 0]) >> p) & 1 if enc else 0, enc
+            )
+            if bit < 0:
                 store(st, s)
                 return -1
-            sign[i, j, 0] = -1 if negative else 1
-        prefix[i, j, 0] = 2 * u + bit
-        level[i, j, 0] = p
+            if u == 0 and bit:
+                side = (-unit < 4 * q) + (unit < 4 * q)
+                ctx = _DC_SIGN + (side * 2 + phase) * 2 + chroma
+                negative, s = code_bit(s, buf, models, ctx, truth[i, j, 0] < 0 if enc else 0, enc)
+                if negative < 0:
+                    store(st, s)
+                    return -1
+                sign[i, j, 0] = -1 if negative else 1
+            prefix[i, j, 0] = 2 * u + bit
+            level[i, j, 0] = p
+            j += 2
     store(st, s)
     return by * bx
 
@@ -269,21 +287,25 @@ def _neighbour_extent(eob, i, j):
         if 0 <= y < by and 0 <= x < bx:
             total += eob[y, x]
             cnt += 1
+    if cnt == 4:  # inside the plane: no division
+        return (total + 2) >> 2
     return (2 * total + cnt) // (2 * cnt) if cnt else 0
 
 
 @kernel
 def _significance_pass(
-    prefix, sign, level, blocks, p, chroma, models, truth, truth_eob, st, buf, enc, start
+    prefix, sign, level, blocks, p, chroma, track, models, truth, truth_eob, st, buf, enc, start
 ):
     """Extent growth, then significance and sign of the silent AC coefficients before the
     (new) ``eob``, block by block from index ``start`` (returns as :func:`_dc_pass`).
-    ``blocks``: the :class:`_Blocks` arrays ``significant``, ``fresh``, ``eob``, updated."""
+    ``blocks``: the :class:`_Blocks` arrays ``significant``, ``fresh``, ``eob``, updated.
+    The AC ``level`` of each coefficient coded is written only if ``track`` (a slice that may
+    be cut); a whole slice sets every level at its end."""
     significant, fresh, eob = blocks
     s = load(st)
     by, bx = prefix.shape[:2]
-    for b in range(start, by * bx):
-        i, j = divmod(b, bx)
+    i, j = divmod(start, bx)
+    for b in range(start, by * bx):  # block (i, j), without a division per block
         if not _room(s, buf, enc):
             store(st, s)
             return b
@@ -314,8 +336,9 @@ def _significance_pass(
                 if bit:
                     a = mid
             new = a + 1
-        for k in range(max(new, 1), _NCOEF):  # past eob: known silent
-            level[i, j, k] = p
+        if track:
+            for k in range(max(new, 1), _NCOEF):  # past eob: known silent
+                level[i, j, k] = p
         eob[i, j] = new
         before = significant[i, j]
         fired = np.int64(0)
@@ -357,22 +380,26 @@ def _significance_pass(
                 prefix[i, j, k] = 1
                 fired |= np.int64(1) << k
                 known |= np.int64(1) << k
-            level[i, j, k] = p
+            if track:
+                level[i, j, k] = p
         significant[i, j] = before | fired
         fresh[i, j] = fired
+        j += 1
+        if j == bx:
+            i, j = i + 1, 0
     store(st, s)
     return by * bx
 
 
 @kernel
-def _refinement_pass(prefix, level, blocks, p, chroma, models, truth, st, buf, enc, start):
-    """Bit p of the AC counts non-zero before this slice (``blocks``: as in
+def _refinement_pass(prefix, level, blocks, p, chroma, track, models, truth, st, buf, enc, start):
+    """Bit p of the AC counts non-zero before this slice (``blocks`` and ``track``: as in
     :func:`_significance_pass`), from block index ``start``."""
     significant, fresh, _ = blocks
     s = load(st)
     by, bx = prefix.shape[:2]
-    for b in range(start, by * bx):
-        i, j = divmod(b, bx)
+    i, j = divmod(start, bx)
+    for b in range(start, by * bx):  # block (i, j), without a division per block
         if not _room(s, buf, enc):
             store(st, s)
             return b
@@ -389,7 +416,11 @@ def _refinement_pass(prefix, level, blocks, p, chroma, models, truth, st, buf, e
                 store(st, s)
                 return -1
             prefix[i, j, k] = 2 * u + bit
-            level[i, j, k] = p
+            if track:
+                level[i, j, k] = p
+        j += 1
+        if j == bx:
+            i, j = i + 1, 0
     store(st, s)
     return by * bx
 
@@ -452,6 +483,7 @@ class _Slice:
         else:
             self.buf = np.frombuffer(data, np.uint8).copy()  # one kernel type for both sides
             start_decoding(self.st, self.buf, complete)
+        self.track = not (enc or complete)  # only a partial slice can be cut
         self.cut = False
 
     def run(self, kernel, *args) -> bool:
@@ -493,7 +525,7 @@ class _Blocks:
         self.eob = np.zeros(shape, np.int64)
         self.sides = np.empty((*shape, 4), np.int64)
         self.edges = _edge_weights(tuple(state.weights))
-        self.edge_ks = np.flatnonzero(np.any(self.edges[1:] != 0, axis=1)) + 1
+        self.edge_mask = _bit_mask(np.flatnonzero(np.any(self.edges[1:] != 0, axis=1)) + 1)
 
     @property
     def masks(self):
@@ -516,20 +548,24 @@ def _code_slice(
     truths = counts if counts is not None else [_NO_TRUTH] * len(states)
     extents = extents if extents is not None else [_NO_EXTENTS] * len(states)
     for st, b in zip(states, blocks):  # the AC part, which the DC pass does not change
-        _boundary_sums(st.prefix, st.sign, st.level, b.edges, b.edge_ks, p, b.sides)
+        _boundary_sums(
+            st.prefix, st.sign, st.level, b.edges, b.edge_mask, b.significant, p, b.sides
+        )
     for phase in (0, 1):
         for st, b, truth in zip(states, blocks, truths):
             args = (st.prefix, st.sign, st.level, b.sides, b.edges[0, 0], p, phase)
             if not sl.run(_dc_pass, *args, int(st.chroma), models, truth):
                 return
     for st, b, truth, truth_eob in zip(states, blocks, truths, extents):
-        args = (st.prefix, st.sign, st.level, b.masks, p, int(st.chroma))
+        args = (st.prefix, st.sign, st.level, b.masks, p, int(st.chroma), sl.track)
         if not sl.run(_significance_pass, *args, models, truth, truth_eob):
             return
     for st, b, truth in zip(states, blocks, truths):
-        args = (st.prefix, st.level, b.masks, p, int(st.chroma))
+        args = (st.prefix, st.level, b.masks, p, int(st.chroma), sl.track)
         if not sl.run(_refinement_pass, *args, models, truth):
             return
+    for st in states:
+        st.level.fill(p)
 
 
 def encode_slices(counts: list[np.ndarray], layouts: list[Layout], planes: int) -> list[bytes]:
