@@ -47,7 +47,7 @@ from .errors import (
 )
 from .neuron import LIF
 from .quantizer import NeuroQuantizer
-from .rangecoder import kernel
+from .rangecoder import kernel, trailing_zeros
 from .tables import TABLES, quality_to_step, table_weights
 from .transform import block_dct, block_idct, rgb_to_ycbcr_420, ycbcr420_to_rgb
 
@@ -270,32 +270,46 @@ def encode(
 
 
 @kernel
-def _level_sums(prefix, level, sums):
+def _nonzero(prefix, masks):
+    """``masks[r]``: bit f set where ``prefix[r, f] != 0`` (64 bands)."""
+    for r in range(prefix.shape[0]):
+        m = np.int64(0)
+        for f in range(prefix.shape[1]):
+            m |= np.int64(prefix[r, f] != 0) << f
+        masks[r] = m
+
+
+@kernel
+def _level_sums(prefix, level, masks, sums):
     """``sums[l, f] = (n, e)``: the number of non-zero counts ``k`` known at level ``l`` in band
-    ``f`` and the sum of their ``k - 1``. Returns the largest ``(k + 1) 2^l`` (0 if none)."""
+    ``f`` and the sum of their ``k - 1`` (``masks``: :func:`_nonzero`). Returns the largest
+    ``(k + 1) 2^l`` (0 if none)."""
     top = 0
     for r in range(prefix.shape[0]):
-        counts, levels = prefix[r], level[r]
-        for f in range(counts.size):
-            k, lv = np.int64(counts[f]), levels[f]
-            if k:
-                sums[lv, f, 0] += 1
-                sums[lv, f, 1] += k - 1
-                top = max(top, (k + 1) << lv)
+        m = masks[r]
+        while m:
+            f = trailing_zeros(m)
+            m &= m - 1
+            k, lv = np.int64(prefix[r, f]), level[r, f]
+            sums[lv, f, 0] += 1
+            sums[lv, f, 1] += k - 1
+            top = max(top, (k + 1) << lv)
     return top
 
 
 @kernel
-def _dequantize(prefix, sign, level, edges, delta, thresholds, out):
-    """``out = sign * (lo + delta[l, f] * (hi - lo)) * theta_f`` where ``k != 0``, with ``lo, hi
-    = I_(k 2^l), I_((k+1) 2^l)`` from ``edges = I_1, I_2, ...``."""
+def _dequantize(prefix, sign, level, masks, edges, delta, thresholds, out):
+    """``out = sign * (lo + delta[l, f] * (hi - lo)) * theta_f`` where ``k != 0`` (``masks``:
+    :func:`_nonzero`), with ``lo, hi = I_(k 2^l), I_((k+1) 2^l)`` from ``edges = I_1, I_2,
+    ...``."""
     for r in range(prefix.shape[0]):
-        counts, signs, levels, dst = prefix[r], sign[r], level[r], out[r]
-        for f in range(counts.size):
-            k, lv = np.int64(counts[f]), levels[f]
-            if k:
-                lo, hi = edges[(k << lv) - 1], edges[((k + 1) << lv) - 1]
-                dst[f] = signs[f] * (lo + delta[lv, f] * (hi - lo)) * thresholds[f]
+        m = masks[r]
+        while m:
+            f = trailing_zeros(m)
+            m &= m - 1
+            k, lv = np.int64(prefix[r, f]), level[r, f]
+            lo, hi = edges[(k << lv) - 1], edges[((k + 1) << lv) - 1]
+            out[r, f] = sign[r, f] * (lo + delta[lv, f] * (hi - lo)) * thresholds[f]
 
 
 def _centroid_offsets(nonzero: np.ndarray, excess: np.ndarray) -> np.ndarray:
@@ -316,14 +330,16 @@ def _reconstruct(state: PlaneState, quantizer: NeuroQuantizer, thresholds: np.nd
     prefix, sign, level = (
         a.reshape(-1, a.shape[-1]) for a in (state.prefix, state.sign, state.level)
     )
+    masks = np.empty(prefix.shape[0], np.int64)
+    _nonzero(prefix, masks)
     sums = np.zeros((container.MAX_PLANES + 1, prefix.shape[1], 2), np.int64)
-    top = _level_sums(prefix, level, sums)
+    top = _level_sums(prefix, level, masks, sums)
     delta = _centroid_offsets(sums[..., 0], sums[..., 1])
     coeffs = np.zeros(state.prefix.shape)
     out = coeffs.reshape(prefix.shape)
     if top <= _EDGES:
         edges = quantizer.thresholds(np.arange(1, top + 1))
-        _dequantize(prefix, sign, level, edges, delta, thresholds, out)
+        _dequantize(prefix, sign, level, masks, edges, delta, thresholds, out)
         return coeffs
     for start in range(0, prefix.shape[0], _ROWS):  # counts past the edges: a slab at a time
         rows = slice(start, start + _ROWS)

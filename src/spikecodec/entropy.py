@@ -43,7 +43,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from numba.cpython.unsafe.numbers import trailing_zeros
 from numba.extending import intrinsic
 
 from .rangecoder import (
@@ -57,6 +56,7 @@ from .rangecoder import (
     new_state,
     start_decoding,
     store,
+    trailing_zeros,
 )
 from .transform import ZIGZAG
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 __all__ = [
     "code_bit",
@@ -44,6 +45,7 @@ __all__ = [
     "new_state",
     "start_decoding",
     "store",
+    "trailing_zeros",
 ]
 
 kernel = numba.njit(cache=True, nogil=True, _nrt=False)
