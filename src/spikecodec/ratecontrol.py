@@ -115,9 +115,10 @@ def _coarsest(
     missed = value(coarse)
     if missed >= goal:
         return coarse
-    excess, shortfall, side = reached - goal, missed - goal, 0
+    excess, shortfall, side = reached - goal, missed - goal, 0  # Illinois-weighted
+    over = excess  # what the stream in hand truly exceeds the goal by
     for _ in range(_MAX_STEPS):
-        if excess <= tol or x_coarse - x_fine < 1e-9:
+        if over <= tol or x_coarse - x_fine < 1e-9:
             break
         x = (x_fine * shortfall - x_coarse * excess) / (shortfall - excess)
         if not x_fine < x < x_coarse:  # e.g. an infinite PSNR: bisect
@@ -125,7 +126,7 @@ def _coarsest(
         candidate = stream(x)
         v = value(candidate) - goal
         if v >= 0:
-            x_fine, data, excess = x, candidate, v
+            x_fine, data, excess, over = x, candidate, v, v
             shortfall, side = (shortfall / 2 if side > 0 else shortfall), 1
         else:
             x_coarse, shortfall = x, v
