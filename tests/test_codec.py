@@ -225,20 +225,40 @@ def test_spike_counts_quantize_the_quotients_past_the_threshold_table(sample, co
 
 
 def test_dequantizing_past_the_table_gives_the_same_coefficients(sample, monkeypatch):
-    # Counts known at different instants (a cut stream), each plane with and without the table.
+    # Counts known at different instants (a cut stream), each plane with and without the table,
+    # whole or in slabs of 7 blocks.
     data = sc.encode(sample, quality=90)
     header, states = sc.decode_counts(data[: len(data) * 2 // 3])
     assert len({int(v) for st in states for v in np.unique(st.level)}) > 1
     quantizer = codec._unit_quantizer(header)
+
+    def coefficients(state, thresholds, step):
+        dequantizer = codec._Dequantizer(state, quantizer, thresholds)
+        n = state.prefix.shape[0] * state.prefix.shape[1]
+        out = np.zeros((n, 64))
+        for start in range(0, n, step):
+            dequantizer.into(slice(start, start + step), out[start : start + step])
+        return out
+
     for c, state in enumerate(states):
         thresholds = codec._band_thresholds(header, c > 0)
-        tabulated = codec._reconstruct(state, quantizer, thresholds)
+        tabulated = coefficients(state, thresholds, state.prefix.size)
         with monkeypatch.context() as patch:
             patch.setattr(codec, "_EDGES", 0)
-            patch.setattr(codec, "_ROWS", 7)
-            computed = codec._reconstruct(state, quantizer, thresholds)
+            computed = coefficients(state, thresholds, 7)
         assert np.count_nonzero(computed) > 0
         np.testing.assert_array_equal(computed, tabulated)
+
+
+def test_decoding_in_slabs_gives_the_whole_plane_at_once(sample, monkeypatch):
+    data = sc.encode(sample, quality=90)
+    whole = sc.decode(data)
+    monkeypatch.setattr(codec, "_SLAB", 64 * 3)  # 3 blocks: slabs of one block row
+    np.testing.assert_array_equal(sc.decode(data), whole)
+    gray = sc.encode(sample[:, :, 0], quality=90)
+    whole = sc.decode(gray)
+    monkeypatch.setattr(codec, "_SLAB", 1 << 30)
+    np.testing.assert_array_equal(sc.decode(gray), whole)
 
 
 def traced_peak(function, *args, **kwargs):

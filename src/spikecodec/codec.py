@@ -49,7 +49,7 @@ from .neuron import LIF
 from .quantizer import NeuroQuantizer
 from .rangecoder import kernel, trailing_zeros
 from .tables import TABLES, quality_to_step, table_weights
-from .transform import block_dct, block_idct, rgb_to_ycbcr_420, ycbcr420_to_rgb
+from .transform import Synthesis, block_dct, rgb_to_ycbcr_420, ycbcr420_to_rgb
 
 __all__ = [
     "decode",
@@ -63,7 +63,7 @@ __all__ = [
 
 DEFAULT_QUALITY = 75
 _EDGES = 1 << 20  # thresholds tabulated at most to dequantize; past them, computed per count
-_ROWS = 1 << 14  # blocks dequantized at a time past the table
+_SLAB = 1 << 15  # coefficients dequantized and inverse-transformed at a time
 _ALPHA_MODES = {"LA", "La", "RGBA", "RGBa", "PA"}
 
 
@@ -323,31 +323,51 @@ def _centroid_offsets(nonzero: np.ndarray, excess: np.ndarray) -> np.ndarray:
     return np.clip(delta, 0.0, 0.5)
 
 
-def _reconstruct(state: PlaneState, quantizer: NeuroQuantizer, thresholds: np.ndarray):
+class _Dequantizer:
     """Coefficients from counts known at instants ``T/2^level`` (cells of window ``T``): each
     non-zero count ``k`` at level ``l`` lies in ``[I_(k 2^l), I_((k+1) 2^l))``, at the
-    centroid offset of its band and level."""
-    prefix, sign, level = (
-        a.reshape(-1, a.shape[-1]) for a in (state.prefix, state.sign, state.level)
-    )
-    masks = np.empty(prefix.shape[0], np.int64)
-    _nonzero(prefix, masks)
-    sums = np.zeros((container.MAX_PLANES + 1, prefix.shape[1], 2), np.int64)
-    top = _level_sums(prefix, level, masks, sums)
-    delta = _centroid_offsets(sums[..., 0], sums[..., 1])
-    coeffs = np.zeros(state.prefix.shape)
-    out = coeffs.reshape(prefix.shape)
-    if top <= _EDGES:
-        edges = quantizer.thresholds(np.arange(1, top + 1))
-        _dequantize(prefix, sign, level, masks, edges, delta, thresholds, out)
-        return coeffs
-    for start in range(0, prefix.shape[0], _ROWS):  # counts past the edges: a slab at a time
-        rows = slice(start, start + _ROWS)
-        r, f = np.nonzero(prefix[rows])
-        k, lv = prefix[rows][r, f].astype(np.int64), level[rows][r, f].astype(np.int64)
-        lo, hi = quantizer.thresholds(k << lv), quantizer.thresholds((k + 1) << lv)
-        out[rows][r, f] = sign[rows][r, f] * (lo + delta[lv, f] * (hi - lo)) * thresholds[f]
-    return coeffs
+    centroid offset of its band and level (fitted to all the counts of the plane), delivered a
+    slab of block rows at a time."""
+
+    def __init__(self, state: PlaneState, quantizer: NeuroQuantizer, thresholds: np.ndarray):
+        self.prefix, self.sign, self.level = (
+            a.reshape(-1, a.shape[-1]) for a in (state.prefix, state.sign, state.level)
+        )
+        self.quantizer, self.thresholds = quantizer, thresholds
+        self.masks = np.empty(self.prefix.shape[0], np.int64)
+        _nonzero(self.prefix, self.masks)
+        sums = np.zeros((container.MAX_PLANES + 1, self.prefix.shape[1], 2), np.int64)
+        top = _level_sums(self.prefix, self.level, self.masks, sums)
+        self.delta = _centroid_offsets(sums[..., 0], sums[..., 1])
+        self.edges = quantizer.thresholds(np.arange(1, top + 1)) if top <= _EDGES else None
+
+    def into(self, rows: slice, out: np.ndarray) -> None:
+        """The coefficients of blocks ``rows`` (in raster order) into ``out`` (zeros), shaped
+        ``(n, 64)``."""
+        prefix, sign, level = self.prefix[rows], self.sign[rows], self.level[rows]
+        if self.edges is not None:
+            args = (self.masks[rows], self.edges, self.delta, self.thresholds, out)
+            _dequantize(prefix, sign, level, *args)
+            return
+        r, f = np.nonzero(prefix)  # counts past the edges: computed, not tabulated
+        k, lv = prefix[r, f].astype(np.int64), level[r, f].astype(np.int64)
+        lo, hi = self.quantizer.thresholds(k << lv), self.quantizer.thresholds((k + 1) << lv)
+        out[r, f] = sign[r, f] * (lo + self.delta[lv, f] * (hi - lo)) * self.thresholds[f]
+
+
+def _plane_image(dequantizer: _Dequantizer, blocks, shape, dtype) -> np.ndarray:
+    """A colour plane from its counts: dequantized and inverse-transformed a slab of block rows
+    at a time (``_SLAB`` coefficients), into ``dtype`` (uint8 or float)."""
+    by, bx = blocks
+    synthesis = Synthesis(blocks, shape, dtype)
+    rows = max(1, _SLAB // (bx * 64))
+    slab = np.empty((min(rows, by), bx, 64))
+    for i in range(0, by, rows):
+        part = slab[: min(rows, by - i)]
+        part.fill(0.0)
+        dequantizer.into(slice(i * bx, (i + len(part)) * bx), part.reshape(-1, 64))
+        synthesis.feed(part)
+    return synthesis.image()
 
 
 def _open(data, max_pixels: int, strict: bool) -> tuple[Header, list[bytes], bytes]:
@@ -400,15 +420,17 @@ def _cut(header: Header, chunks: list[bytes], partial: bytes, until_ms: float):
 
 def _image(header: Header, states: list[PlaneState]) -> np.ndarray:
     quantizer = _unit_quantizer(header)
+    dtype = np.uint8 if header.mode == "L" else np.float64
     planes = [
-        block_idct(_reconstruct(st, quantizer, _band_thresholds(header, c > 0)), shape)
+        _plane_image(
+            _Dequantizer(st, quantizer, _band_thresholds(header, c > 0)),
+            st.prefix.shape[:2],
+            shape,
+            dtype,
+        )
         for c, (st, shape) in enumerate(zip(states, _plane_shapes(header), strict=True))
     ]
-    if header.mode == "RGB":
-        return ycbcr420_to_rgb(*planes)
-    luma = planes[0]
-    np.clip(np.rint(luma, out=luma), 0, 255, out=luma)
-    return luma.astype(np.uint8)
+    return ycbcr420_to_rgb(*planes) if header.mode == "RGB" else planes[0]
 
 
 def decode_counts(

@@ -44,6 +44,7 @@ from .rangecoder import kernel
 __all__ = [
     "ZIGZAG",
     "block_dct",
+    "Synthesis",
     "block_idct",
     "downsample_420",
     "rgb_to_ycbcr",
@@ -358,13 +359,17 @@ def _rows_in(plane, row, count, seg, c0):
 
 
 @kernel
-def _rows_out(seg, count, out, row, c0):
-    """``count`` rows of ``seg`` (level restored) -> ``out`` from ``row``."""
+def _rows_out(seg, count, out, row, c0, to_bytes):
+    """``count`` rows of ``seg`` (level restored) -> ``out`` from ``row``; ``to_bytes``: rounded
+    half to even and clipped to 0..255 (for a uint8 ``out``)."""
     n = min(_CHUNK, out.shape[1] - c0)
     for k in range(count):
         src, dst = seg[k * _CHUNK :], out[row + k, c0:]
         for c in range(n):
-            dst[c] = src[c] + 128.0
+            v = src[c] + 128.0
+            if to_bytes:
+                v = min(max(np.rint(v), 0.0), 255.0)
+            dst[c] = v
 
 
 @kernel
@@ -399,12 +404,15 @@ def _analyse(plane, out, work, blocks):
 
 
 @kernel
-def _synthesise(coeffs, out, work, blocks):
-    """Inverse of :func:`_analyse` into ``out`` (8 by, W), level restored."""
-    by, bx, _ = coeffs.shape
-    for i in range(by):
+def _synthesise(coeffs, out, work, blocks, first, total, to_bytes):
+    """Inverse of :func:`_analyse` into ``out`` (8 * ``total`` rows, W), level restored: the
+    block rows ``first, first + 1, ...`` of ``coeffs``, the rows before them done by earlier
+    calls with the same ``work`` and ``blocks``."""
+    rows, bx, _ = coeffs.shape
+    for r in range(rows):
+        i = first + r
         for j in range(bx):
-            block, block_coeffs = blocks[64 * j : 64 * j + 64], coeffs[i, j]
+            block, block_coeffs = blocks[64 * j : 64 * j + 64], coeffs[r, j]
             for k in range(64):
                 block[_ZIGZAG_T[k]] = block_coeffs[k]
             for u in range(BLOCK):
@@ -421,16 +429,17 @@ def _synthesise(coeffs, out, work, blocks):
                     y = _idct8(*_load8(cols, BLOCK * c, 1))
                     _store4(seg, 8 * _CHUNK + c, _CHUNK, *y[:4])
                     _store4(seg, c, _CHUNK, *y[4:])
-                _rows_out(seg[8 * _CHUNK :], 4, out, 0, c0)
+                _rows_out(seg[8 * _CHUNK :], 4, out, 0, c0, to_bytes)
             else:
                 for c in range(_CHUNK):
                     y = _idct8(*_load8(cols, BLOCK * c, 1))
                     x = _lap(_V_INV, *_load8(seg, c, _CHUNK)[:4], *y[:4])
                     _store8(seg, 4 * _CHUNK + c, _CHUNK, *x)
                     _store4(seg, c, _CHUNK, *y[4:])
-                _rows_out(seg[4 * _CHUNK :], 8, out, BLOCK * i - 4, c0)
-    for t in range(work.size // _REGION):
-        _rows_out(work[t * _REGION :], 4, out, BLOCK * by - 4, t * _CHUNK)
+                _rows_out(seg[4 * _CHUNK :], 8, out, BLOCK * i - 4, c0, to_bytes)
+    if first + rows == total:  # the last block row's lower half
+        for t in range(work.size // _REGION):
+            _rows_out(work[t * _REGION :], 4, out, BLOCK * total - 4, t * _CHUNK, to_bytes)
 
 
 def _scratch(width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -451,6 +460,32 @@ def block_dct(plane: np.ndarray) -> np.ndarray:
     return out
 
 
+class Synthesis:
+    """The inverse of :func:`block_dct` fed with its block rows in order, a slab at a time (a
+    decoder then never holds the whole coefficient array): ``feed`` the next rows of zigzag
+    coefficients, ``(rows, blocks_x, 64)``, then take ``image()``, ``(H, W)``: float with the
+    level restored, or uint8 (rounded half to even, clipped) for ``dtype=np.uint8``."""
+
+    def __init__(self, blocks: tuple[int, int], shape: tuple[int, int], dtype=np.float64):
+        width = BLOCK * blocks[1]
+        self.out = np.empty((BLOCK * blocks[0], min(shape[1], width)), dtype)
+        self.height, self.total, self.done = shape[0], blocks[0], 0
+        self.work, self.blocks = _scratch(width)
+
+    def feed(self, coeffs: np.ndarray) -> None:
+        if self.done + coeffs.shape[0] > self.total:
+            raise ValueError(f"more than the {self.total} block rows of the plane")
+        if self.out.size and coeffs.shape[0]:
+            to_bytes = self.out.dtype == np.uint8
+            _synthesise(coeffs, self.out, self.work, self.blocks, self.done, self.total, to_bytes)
+        self.done += coeffs.shape[0]
+
+    def image(self) -> np.ndarray:
+        if self.done < self.total:
+            raise ValueError(f"{self.done} of the {self.total} block rows fed")
+        return self.out[: self.height]
+
+
 def block_idct(coeffs: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Inverse of :func:`block_dct`: zigzag coefficients -> float (H, W) plane, level restored."""
     coeffs = np.asarray(coeffs, dtype=np.float64)
@@ -458,8 +493,6 @@ def block_idct(coeffs: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
         raise ValueError(
             f"coefficients must have shape (blocks_y, blocks_x, 64), not {coeffs.shape}"
         )
-    width = BLOCK * coeffs.shape[1]
-    out = np.empty((BLOCK * coeffs.shape[0], min(shape[1], width)))
-    if out.size:
-        _synthesise(coeffs, out, *_scratch(width))
-    return out[: shape[0]]
+    synthesis = Synthesis(coeffs.shape[:2], shape)
+    synthesis.feed(coeffs)
+    return synthesis.image()
