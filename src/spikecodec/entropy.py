@@ -3,7 +3,7 @@
 The count at the dyadic instant ``T/2^p`` is ``N_T >> p`` (NOTES, "Time is a bit-plane"), so
 slice ``s`` carries bit-plane ``p = P-1-s`` of every count: listening from ``T/2^(p+1)`` to
 ``T/2^p`` reveals one more bit of each. A slice is one stream of the binary range coder of
-:mod:`.rangecoder`, in three passes over each colour plane's blocks (raster order):
+:mod:`.rangecoder`, in three passes over each colour plane's blocks:
 
 1. **DC**: bit ``p`` of every DC count (significance and sign, or refinement), in two
    checkerboard halves; the context is where the block's DC predicted from its neighbours
@@ -11,19 +11,28 @@ slice ``s`` carries bit-plane ``p = P-1-s`` of every count: listening from ``T/2
    known at ``T/2^p``. The prediction continues each neighbour's two boundary pixel lines
    into the block (Lepton-style boundary matching); averaged over a boundary it is linear in
    the counts, ``8*mean(a_0 + ((a_0 - a_1) + (b_1 - b_0))/2 - b_0) = sum(3a_0 - a_1)/2 -
-   sum(3b_0 - b_1)/2``, so each block keeps one integer per side (``_boundary_sums``).
+   sum(3b_0 - b_1)/2``, so each block keeps one integer per side (``_slice_start``).
 2. **significance**, block by block: does the block's ``eob`` (1 + the last AC zigzag index
    whose count is non-zero) grow, and to what (a bit, then the new ``eob - 1`` down a binary
    tree whose impossible branches are skipped; context: previous ``eob``, the neighbours'
-   mean ``eob``, and in the tree where that mean lies against the node's split); then, for
-   the silent AC coefficients before ``eob``, whether they fire now (context: frequency band,
-   significant frequency neighbours in the block, same frequency in the 4 neighbouring
-   blocks, distance to ``eob``) and the ON/OFF sign of each that does (1 bit: neither the
-   signs of neighbouring frequencies nor of neighbouring blocks predict it, measured).
-   AC coefficients past ``eob`` are known silent, uncoded.
+   mean ``eob``, and in the tree where that mean lies against the node's split) and the sign
+   of that new last coefficient; then, for the other silent AC coefficients before ``eob``,
+   whether they fire now (context: frequency band, significant frequency neighbours in the
+   block, same frequency in the 4 neighbouring blocks, distance to ``eob``) and the ON/OFF
+   sign of each that does (1 bit: neither the signs of neighbouring frequencies nor of
+   neighbouring blocks predict it, measured). AC coefficients past ``eob`` are known silent.
 3. **refinement**: bit ``p`` of the AC counts non-zero before this slice (context: band,
    first refinement or not, significant frequency neighbours, same frequency significant in
    the neighbouring blocks).
+
+The DC pass goes in raster order. The others go in the order of what a bit is worth, which
+is what a stream cut inside the slice keeps (JPEG 2000's fractional bit-planes, by block):
+the significance of the blocks ranked by how many significant coefficients they had before
+the slice (32 or more first, then 16-31, ..., then one: the likeliest to gain more), the
+refinement, and last the significance of the blocks without any (those next to a block with
+some first). The ranks are known to the decoder; within a rank, raster order. Measured on the
+q95 streams of 26 dev images cut at 1/16..1/2 of their bytes: 0.25-0.35 dB below direct
+encodes instead of 0.36-0.71 in raster order, files 0.08 % smaller (5 Kodak images).
 
 Every context depends only on what the decoder holds before the bit, including the blocks
 above and to the left already coded in this slice; each adapts after every bit. A stream cut
@@ -60,6 +69,7 @@ from .rangecoder import (
     code_bit,
     finish,
     kernel,
+    leading_zeros,
     load,
     new_models,
     new_state,
@@ -103,6 +113,11 @@ def _frequency_neighbours() -> np.ndarray:
 
 
 _FREQ_NBRS = _frequency_neighbours()
+# Block ranks (see _rank) and the order of a slice's AC passes (see the module docstring):
+# significance of the blocks ranked 7 (32 or more significant coefficients) down to 2 (one),
+# refinement (-1), then significance of the blocks ranked 1 and 0 (none).
+_TOP_RANK = 7
+_PASS_ORDER = (*range(_TOP_RANK, 1, -1), -1, 1, 0)
 
 
 def _bit_mask(indices) -> np.int64:
@@ -170,10 +185,12 @@ def _value2(prefix, sign, level, i, j, k, p):
 
 
 @kernel
-def _boundary_sums(prefix, sign, level, edges, edge_mask, significant, p, sides):
-    """Every block's AC boundary sums ``sum_k value_k * E[k, side]`` over its significant AC
-    coefficients ``k`` in ``edge_mask`` (those with a non-zero weight: the first row and
-    column)."""
+def _slice_start(prefix, sign, level, edges, edge_mask, significant, p, sides, rank, order, first):
+    """What a slice's passes need of every block before they start: its AC boundary sums
+    ``sum_k value_k * E[k, side]`` over its significant AC coefficients ``k`` in ``edge_mask``
+    (those with a non-zero weight: the first row and column), its ``rank`` (:func:`_rank`),
+    and the blocks in ``order`` of rank, ``order[first[r]:first[r + 1]]`` those of rank ``r``
+    (packed ``i << 32 | j``)."""
     by, bx = prefix.shape[:2]
     for i in range(by):
         for j in range(bx):
@@ -188,6 +205,34 @@ def _boundary_sums(prefix, sign, level, edges, edge_mask, significant, p, sides)
                 s2 += v * edges[k, 2]
                 s3 += v * edges[k, 3]
             sides[i, j, 0], sides[i, j, 1], sides[i, j, 2], sides[i, j, 3] = s0, s1, s2, s3
+            rank[i, j] = _rank(significant, i, j)
+    for r in range(_TOP_RANK + 2):  # first[r]: where the blocks of rank r start in order
+        first[r] = 0
+    for i in range(by):
+        for j in range(bx):
+            first[rank[i, j] + 1] += 1
+    for r in range(_TOP_RANK + 1):
+        first[r + 1] += first[r]
+    for i in range(by):  # blocks by rank, in raster order within a rank (a counting sort)
+        for j in range(bx):
+            r = rank[i, j]
+            order[first[r]] = (np.int64(i) << 32) | j
+            first[r] += 1
+    for r in range(_TOP_RANK, 0, -1):
+        first[r] = first[r - 1]
+    first[0] = 0
+
+
+@kernel
+def _rank(significant, i, j):
+    """A block's activity before a slice: ``1 + bit_length(n)`` (2 to ``_TOP_RANK``) for ``n``
+    significant AC coefficients, 1 without any but with a neighbouring block that has some,
+    0 otherwise."""
+    n = _popcount(significant[i, j])
+    if n:
+        return min(1 + 64 - leading_zeros(n), _TOP_RANK)
+    around = _neighbour_masks(significant, i, j)
+    return np.int64((around[0] | around[1] | around[2] | around[3]) != 0)
 
 
 @kernel
@@ -327,21 +372,38 @@ def _bits_at(masks, k):
 
 @kernel
 def _significance_pass(
-    prefix, sign, level, blocks, p, chroma, track, models, truth, truth_eob, st, buf, enc, start
+    prefix,
+    sign,
+    level,
+    blocks,
+    lo,
+    hi,
+    p,
+    chroma,
+    track,
+    models,
+    truth,
+    truth_eob,
+    st,
+    buf,
+    enc,
+    start,
 ):
     """Extent growth, then significance and sign of the silent AC coefficients before the
-    (new) ``eob``, block by block from index ``start`` (returns as :func:`_dc_pass`).
-    ``blocks``: the :class:`_Blocks` arrays ``significant``, ``fresh``, ``eob``, updated.
-    The AC ``level`` of each coefficient coded is written only if ``track`` (a slice that may
-    be cut); a whole slice sets every level at its end."""
-    significant, fresh, eob = blocks
+    (new) ``eob``, for the blocks ``order[lo:hi]`` from ``lo + start`` (returns the number
+    of blocks of the plane when done, the offset from ``lo`` to resume from when the buffer is
+    full, -1 once the stream is cut). ``blocks``: the :class:`_Blocks` arrays
+    ``significant``, ``fresh``, ``eob`` (updated) and ``order``. The AC ``level`` of each
+    coefficient coded is written only if ``track`` (a slice that may be cut); a whole slice
+    sets every level at its end."""
+    significant, fresh, eob, order = blocks
     s = load(st)
     by, bx = prefix.shape[:2]
-    i, j = divmod(start, bx)
-    for b in range(start, by * bx):  # block (i, j), without a division per block
+    for t in range(lo + start, hi):
+        i, j = order[t] >> 32, order[t] & 0xFFFFFFFF
         if not _room(s, buf, enc):
             store(st, s)
-            return b
+            return t - lo
         old = eob[i, j]
         guess = _neighbour_extent(eob, i, j)  # what the neighbours suggest
         target = truth_eob[i, j, p] if enc else 0
@@ -372,6 +434,17 @@ def _significance_pass(
                 if bit:
                     a = mid
             new = a + 1
+            # the new last coefficient fires by definition: its sign, before the others
+            negative, s = code_bit(s, buf, models, -1, truth[i, j, a] < 0 if enc else 0, enc)
+            if negative < 0:
+                store(st, s)
+                return -1
+            sign[i, j, a] = -1 if negative else 1
+            prefix[i, j, a] = 1
+            significant[i, j] |= np.int64(1) << a
+            fresh[i, j] |= np.int64(1) << a
+            if track:
+                level[i, j, a] = p
         if track:
             for k in range(max(new, 1), _NCOEF):  # past eob: known silent
                 level[i, j, k] = p
@@ -386,23 +459,20 @@ def _significance_pass(
         while silent:
             k = trailing_zeros(silent)
             silent &= silent - 1
-            if k == new - 1 and new > old:
-                fires = 1  # the new eob's coefficient fires by definition
-            else:
-                n_in = _popcount(known & _FREQ_MASK[k])
-                n_sp = _bits_at(around, k)
-                dist = _EOB_DIST[new - 1 - k]
-                ctx = (
-                    _SIG
-                    + ((((_BAND[k] - 1) * 3 + min(n_in, 2)) * 3 + min(n_sp, 2)) * 3 + dist) * 2
-                    + chroma
-                )
-                fires, s = code_bit(
-                    s, buf, models, ctx, (abs(truth[i, j, k]) >> p) > 0 if enc else 0, enc
-                )
-                if fires < 0:
-                    store(st, s)
-                    return -1
+            n_in = _popcount(known & _FREQ_MASK[k])
+            n_sp = _bits_at(around, k)
+            dist = _EOB_DIST[new - 1 - k]
+            ctx = (
+                _SIG
+                + ((((_BAND[k] - 1) * 3 + min(n_in, 2)) * 3 + min(n_sp, 2)) * 3 + dist) * 2
+                + chroma
+            )
+            fires, s = code_bit(
+                s, buf, models, ctx, (abs(truth[i, j, k]) >> p) > 0 if enc else 0, enc
+            )
+            if fires < 0:
+                store(st, s)
+                return -1
             if fires:
                 negative, s = code_bit(s, buf, models, -1, truth[i, j, k] < 0 if enc else 0, enc)
                 if negative < 0:
@@ -415,10 +485,7 @@ def _significance_pass(
             if track:
                 level[i, j, k] = p
         significant[i, j] = before | fired
-        fresh[i, j] = fired
-        j += 1
-        if j == bx:
-            i, j = i + 1, 0
+        fresh[i, j] |= fired
     store(st, s)
     return by * bx
 
@@ -427,7 +494,7 @@ def _significance_pass(
 def _refinement_pass(prefix, level, blocks, p, chroma, track, models, truth, st, buf, enc, start):
     """Bit p of the AC counts non-zero before this slice (``blocks`` and ``track``: as in
     :func:`_significance_pass`), from block index ``start``."""
-    significant, fresh, _ = blocks
+    significant, fresh, _, _ = blocks
     s = load(st)
     by, bx = prefix.shape[:2]
     i, j = divmod(start, bx)
@@ -559,13 +626,16 @@ class _Blocks:
         self.significant = np.zeros(shape, np.int64)
         self.fresh = np.zeros(shape, np.int64)
         self.eob = np.zeros(shape, np.int64)
+        self.rank = np.zeros(shape, np.int64)
+        self.order = np.zeros(shape[0] * shape[1], np.int64)
+        self.first = np.zeros(_TOP_RANK + 2, np.int64)
         self.sides = np.empty((*shape, 4), np.int64)
         self.edges = _edge_weights(tuple(state.weights))
         self.edge_mask = _bit_mask(np.flatnonzero(np.any(self.edges[1:] != 0, axis=1)) + 1)
 
     @property
     def masks(self):
-        return self.significant, self.fresh, self.eob
+        return self.significant, self.fresh, self.eob, self.order
 
 
 def _code_slice(
@@ -584,22 +654,25 @@ def _code_slice(
     truths = counts if counts is not None else [_NO_TRUTH] * len(states)
     extents = extents if extents is not None else [_NO_EXTENTS] * len(states)
     for st, b in zip(states, blocks):  # the AC part, which the DC pass does not change
-        _boundary_sums(
-            st.prefix, st.sign, st.level, b.edges, b.edge_mask, b.significant, p, b.sides
-        )
+        b.fresh.fill(0)
+        args = (b.edges, b.edge_mask, b.significant, p, b.sides, b.rank, b.order, b.first)
+        _slice_start(st.prefix, st.sign, st.level, *args)
     for phase in (0, 1):
         for st, b, truth in zip(states, blocks, truths):
             args = (st.prefix, st.sign, st.level, b.sides, b.edges[0, 0], p, phase)
             if not sl.run(_dc_pass, *args, int(st.chroma), models, truth):
                 return
-    for st, b, truth, truth_eob in zip(states, blocks, truths, extents):
-        args = (st.prefix, st.sign, st.level, b.masks, p, int(st.chroma), sl.track)
-        if not sl.run(_significance_pass, *args, models, truth, truth_eob):
-            return
-    for st, b, truth in zip(states, blocks, truths):
-        args = (st.prefix, st.level, b.masks, p, int(st.chroma), sl.track)
-        if not sl.run(_refinement_pass, *args, models, truth):
-            return
+    for which in _PASS_ORDER:
+        for st, b, truth, truth_eob in zip(states, blocks, truths, extents):
+            if which < 0:
+                args = (st.prefix, st.level, b.masks, p, int(st.chroma), sl.track)
+                if not sl.run(_refinement_pass, *args, models, truth):
+                    return
+                continue
+            lo, hi = b.first[which], b.first[which + 1]
+            args = (st.prefix, st.sign, st.level, b.masks, lo, hi, p, int(st.chroma), sl.track)
+            if not sl.run(_significance_pass, *args, models, truth, truth_eob):
+                return
     for st in states:
         st.level.fill(p)
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from numba.cpython.unsafe.numbers import trailing_zeros
+from numba.cpython.unsafe.numbers import leading_zeros, trailing_zeros
 
 __all__ = [
     "code_bit",
@@ -40,6 +40,7 @@ __all__ = [
     "encode_bit",
     "finish",
     "kernel",
+    "leading_zeros",
     "load",
     "new_models",
     "new_state",
