@@ -251,7 +251,7 @@ def encode(
     ``theta``, ``R``, ``C``, ``T``, ``table``, ``bias``, ``chroma``). A target, exactly
     ``target_bytes`` bytes, ``target_bpp`` bits per pixel (``floor(bpp*W*H/8)`` bytes) or the
     fewest bytes reaching ``target_psnr`` dB, is met by cutting a stream (a cut stream, format
-    version 7): see :func:`spikecodec.ratecontrol.encode_to_target`.
+    version 9): see :func:`spikecodec.ratecontrol.encode_to_target`.
     """
     if any(t is not None for t in (target_bytes, target_bpp, target_psnr)):
         from .ratecontrol import encode_to_target

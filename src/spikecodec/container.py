@@ -3,7 +3,7 @@
 Layout (all integers little-endian)::
 
     magic     4 bytes  b"\\x89SPK"
-    version   u8       6, or 7 for a cut stream (below); 1-5 were earlier coders, refused
+    version   u8       8, or 9 for a cut stream (below); 1-7 were earlier coders, refused
     mode      u8       0 = grayscale "L", 1 = "RGB" (YCbCr 4:2:0 inside)
     width     u32
     height    u32
@@ -40,8 +40,8 @@ Damage and truncation are told apart by the declared ``size``:
 Because the chunk CRC covers the length field, a damaged length is otherwise always caught,
 like a damaged payload (up to CRC32 collisions, probability 2**-32).
 
-A *cut stream* (version 7, made by :func:`cut`) is the first ``size`` bytes of a stream made
-whole again: its header says version 7 and the new ``size``, so it may end before its last time
+A *cut stream* (version 9, made by :func:`cut`) is the first ``size`` bytes of a stream made
+whole again: its header says version 9 and the new ``size``, so it may end before its last time
 slice, and inside one. The chunk it ends in keeps its length field (the slice's whole length)
 and its CRC covers the length field and the bytes kept; a cut inside a chunk's 8-byte head
 leaves that many zero bytes instead. Read whole, a cut stream is complete and every byte of it
@@ -74,8 +74,8 @@ __all__ = [
 ]
 
 MAGIC = b"\x89SPK"
-FORMAT_VERSION = 6
-CUT_VERSION = 7
+FORMAT_VERSION = 8
+CUT_VERSION = 9
 MAX_IMAGE_PIXELS = 178_956_970  # Pillow's DecompressionBombError limit: 2 * Image.MAX_IMAGE_PIXELS
 MAX_PLANES = 31  # counts below 2^31: the decoder holds them in int32
 MODES = ("L", "RGB")
@@ -108,7 +108,7 @@ class Header:
     table: int
     chroma: float
     planes: int
-    cut: bool = False  # a cut stream (version 7): it may end before its last slice, inside one
+    cut: bool = False  # a cut stream (version 9): it may end before its last slice, inside one
 
 
 def _chunk_crc(length: bytes, payload: bytes) -> int:
@@ -119,7 +119,7 @@ def _chunk_crc(length: bytes, payload: bytes) -> int:
 def pack(header: Header, chunks: list[bytes], *, padding: int = 0) -> bytes:
     """Serialize a header and its time-slice chunks into a ``.spk`` byte string.
 
-    With ``header.cut`` the stream is a cut one (version 7): a :class:`PartialChunk` is written
+    With ``header.cut`` the stream is a cut one (version 9): a :class:`PartialChunk` is written
     with its slice's whole length (``declared``) and a CRC over the bytes it holds, and
     ``padding`` zero bytes end the stream (a cut inside the next chunk's head).
     """
@@ -268,7 +268,7 @@ def unpack(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> tuple[Header, lis
 
 
 def cut(data: bytes, size: int, max_pixels: int = MAX_IMAGE_PIXELS) -> bytes:
-    """A stream's first ``size`` bytes as a cut stream (version 7): complete, checked, and
+    """A stream's first ``size`` bytes as a cut stream (version 9): complete, checked, and
     decoding exactly like those bytes (see the module docstring).
 
     The stream is read (and checked) with :func:`unpack`; it may itself be cut or truncated.
