@@ -11,7 +11,7 @@ target_bytes=...)``, ``target_bpp=`` and ``target_psnr=``) chooses the stream to
   ``theta``, between qualities 1 and 100) of at least ``n`` bytes, cut to ``n``. Its length is
   nearly a power of ``theta``: a regula falsi on ``(log theta, log bytes)`` finds it within
   0.5 % in a few encodes. Cutting a stream just over the budget loses a little of its last time
-  slice: on 3 Kodak luma images at 0.25-2 bpp it is 0.36-0.52 dB (mean per rate) above cutting
+  slice: on 3 Kodak luma images at 0.25-2 bpp it is 0.17-0.20 dB (mean per rate) above cutting
   a quality-95 stream, and within 0.02 dB of a whole stream of the same size
   (``benchmarks/ratecontrol.py``, README "Rate control").
 - ``target_psnr``: the coarsest stream whose whole reconstruction reaches the PSNR (the same
