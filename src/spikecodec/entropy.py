@@ -70,6 +70,7 @@ from .rangecoder import (
     POS,
     code_bit,
     finish,
+    inline,
     kernel,
     leading_zeros,
     load,
@@ -377,6 +378,19 @@ def _bits_at(masks, k):
     )
 
 
+@inline
+def _fire(prefix, sign, i, j, k, models, truth, s, buf, enc):
+    """Coefficient k starts firing: its ON/OFF sign (1 bit, as likely either way: neither the
+    signs of neighbouring frequencies nor of neighbouring blocks predict it, measured).
+    Returns ``(False, s)`` once the stream is cut."""
+    negative, s = code_bit(s, buf, models, -1, truth[i, j, k] < 0 if enc else 0, enc)
+    if negative < 0:
+        return False, s
+    sign[i, j, k] = -1 if negative else 1
+    prefix[i, j, k] = 1
+    return True, s
+
+
 @kernel
 def _significance_pass(
     prefix,
@@ -442,12 +456,10 @@ def _significance_pass(
                     a = mid
             new = a + 1
             # the new last coefficient fires by definition: its sign, before the others
-            negative, s = code_bit(s, buf, models, -1, truth[i, j, a] < 0 if enc else 0, enc)
-            if negative < 0:
+            ok, s = _fire(prefix, sign, i, j, a, models, truth, s, buf, enc)
+            if not ok:
                 store(st, s)
                 return -1
-            sign[i, j, a] = -1 if negative else 1
-            prefix[i, j, a] = 1
             significant[i, j] |= np.int64(1) << a
             fresh[i, j] |= np.int64(1) << a
             if track:
@@ -481,12 +493,10 @@ def _significance_pass(
                 store(st, s)
                 return -1
             if fires:
-                negative, s = code_bit(s, buf, models, -1, truth[i, j, k] < 0 if enc else 0, enc)
-                if negative < 0:
+                ok, s = _fire(prefix, sign, i, j, k, models, truth, s, buf, enc)
+                if not ok:
                     store(st, s)
                     return -1
-                sign[i, j, k] = -1 if negative else 1
-                prefix[i, j, k] = 1
                 fired |= np.int64(1) << k
                 known |= np.int64(1) << k
             if track:

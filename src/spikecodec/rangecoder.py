@@ -39,6 +39,7 @@ __all__ = [
     "decode_bit",
     "encode_bit",
     "finish",
+    "inline",
     "kernel",
     "leading_zeros",
     "load",
