@@ -52,6 +52,7 @@ from spikecodec.bench.corpus import SETS, corpus_paths, data_root, read_image
 from spikecodec.bench.timing import best_of
 from spikecodec.metrics import psnr
 from spikecodec.progressive import (
+    _slice_ends,
     byte_cuts,
     jpeg2000_curve,
     jpeg_progressive_curve,
@@ -130,17 +131,14 @@ def run_image(item: tuple[str, Path]) -> dict:
 def slice_end_gaps(image: np.ndarray, data: bytes, sizes: np.ndarray, values: np.ndarray) -> dict:
     """Gaps to the direct curve at the ends of the slices before the last (see (v)): of the
     cut stream, of a fresh encode with the same counts, of a direct encode with the full bias."""
-    header = container.read_header(data)
-    ends = np.cumsum([len(c) + container.CHUNK_HEAD_SIZE for c in container.unpack(data)[1]])
+    header, _, ends = _slice_ends(data)
     gaps = {"cut": [], "same_counts": [], "full_bias": []}
     for s, end in enumerate(ends[:-1]):
         j = len(ends) - 1 - s
-        n = container.HEADER_SIZE + int(end)
         same = sc.encode(image, theta=header.theta * 2**j, bias=header.bias / 2**j)
         full = sc.encode(image, theta=header.theta * 2**j, bias=header.bias)
-        for key, stream in (("cut", data[:n]), ("same_counts", same), ("full_bias", full)):
-            size = n if key == "cut" else len(stream)
-            gap = psnr(image, sc.decode(stream)) - direct_psnr_at(sizes, values, size)
+        for key, stream in (("cut", data[:end]), ("same_counts", same), ("full_bias", full)):
+            gap = psnr(image, sc.decode(stream)) - direct_psnr_at(sizes, values, len(stream))
             gaps[key].append(gap)
     return gaps
 
