@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from spikecodec.figures import FIG5_SETTINGS, fig5_table
+from spikecodec.lab.figures import FIG5_SETTINGS, fig5_table
 
 PROJECT = Path(__file__).resolve().parents[1]
 RESULTS = PROJECT / "results"

@@ -2,14 +2,14 @@
 
 Mean PSNR and SSIM against mean bpp (per quality, averaged over the images) of spikecodec and
 JPEG (libjpeg-turbo through Pillow, ``optimize=True``) at qualities 5..95
-(:data:`spikecodec.figures.FIG6_QUALITIES`), each codec's rate measured two ways: the seed's,
+(:data:`spikecodec.lab.figures.FIG6_QUALITIES`), each codec's rate measured two ways: the seed's,
 the zeroth-order entropy of the pooled quantized values (spikecodec: the signed spike counts;
 JPEG: its quantized DCT coefficients) times their number per pixel, and the real file,
-``8*bytes/pixels``. See :func:`spikecodec.figures.fig6`.
+``8*bytes/pixels``. See :func:`spikecodec.lab.figures.fig6`.
 
 Images: all 104 of the dev corpus in luma, in a fixed order: ``kodak`` (24, RGB converted by
 Pillow's ``convert('L')``), ``bsd68`` (68), ``set12`` (12), each set's files sorted by name
-(:func:`spikecodec.bench.corpus.corpus_paths`; root ``$SPIKECODEC_DATA``, default
+(:func:`spikecodec.lab.bench.corpus.corpus_paths`; root ``$SPIKECODEC_DATA``, default
 ``../shared/data``). ``--step N`` takes every N-th of them, ``--quick`` the first image of each
 set.
 
@@ -28,8 +28,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from spikecodec.bench.corpus import SETS, corpus_paths, read_image
-from spikecodec.figures import fig6
+from spikecodec.lab.bench.corpus import SETS, corpus_paths, read_image
+from spikecodec.lab.figures import fig6
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 

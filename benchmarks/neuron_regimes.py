@@ -22,7 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 import spikecodec as sc
-from spikecodec.bench.corpus import corpus_images
+from spikecodec.lab.bench.corpus import corpus_images
 from spikecodec.metrics import bd_rate, bpp, psnr
 
 QUALITIES = (5, 10, 20, 30, 40, 50, 60, 70, 80, 90)

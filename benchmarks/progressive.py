@@ -10,12 +10,12 @@ for all 104), one ``quality=95`` stream per image is checked for:
     range is counted as such and left out of the mean;
 (ii) **monotonicity** on the Kodak images of the selection: PSNR never decreases from one
     :func:`~spikecodec.decode_progressive` step (slice boundary) to the next; violations counted
-    (also over the 40 geometric cuts of :func:`spikecodec.progressive.byte_cuts`);
+    (also over the 40 geometric cuts of :func:`spikecodec.lab.progressive.byte_cuts`);
 (iii) at each cut, the PSNR of a progressive JPEG (q = 95, ``optimize=True``) truncated at the
     same bytes and decoded by Pillow with ``LOAD_TRUNCATED_IMAGES`` (a cut Pillow cannot decode
     gives no point), and of multi-layer JPEG 2000 at the same bytes (largest layer count whose
     encode fits: Pillow/OpenJPEG do not decode truncated codestreams, see
-    :mod:`spikecodec.progressive`);
+    :mod:`spikecodec.lab.progressive`);
 (iv) **time to first image** on the Kodak images of the selection: decoding the first 1/16 of the
     stream against a full decode (best of ``--repeats`` each, in the main process after the
     rest); target ratio < 1/3;
@@ -47,16 +47,16 @@ from pathlib import Path
 import numpy as np
 
 import spikecodec as sc
-from spikecodec import container
-from spikecodec.bench.corpus import SETS, corpus_paths, data_root, read_image
-from spikecodec.bench.timing import best_of
-from spikecodec.metrics import psnr
-from spikecodec.progressive import (
-    _slice_ends,
+from spikecodec.format import container
+from spikecodec.lab.bench.corpus import SETS, corpus_paths, data_root, read_image
+from spikecodec.lab.bench.timing import best_of
+from spikecodec.lab.progressive import (
     byte_cuts,
     jpeg2000_curve,
     jpeg_progressive_curve,
+    slice_ends,
 )
+from spikecodec.metrics import psnr
 
 PROJECT = Path(__file__).resolve().parents[1]
 RESULTS = PROJECT / "results"
@@ -131,7 +131,8 @@ def run_image(item: tuple[str, Path]) -> dict:
 def slice_end_gaps(image: np.ndarray, data: bytes, sizes: np.ndarray, values: np.ndarray) -> dict:
     """Gaps to the direct curve at the ends of the slices before the last (see (v)): of the
     cut stream, of a fresh encode with the same counts, of a direct encode with the full bias."""
-    header, _, ends = _slice_ends(data)
+    header = container.read_header(data)
+    _, ends = slice_ends(data)
     gaps = {"cut": [], "same_counts": [], "full_bias": []}
     for s, end in enumerate(ends[:-1]):
         j = len(ends) - 1 - s

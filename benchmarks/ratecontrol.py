@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 
 import spikecodec as sc
-from spikecodec import container
-from spikecodec.bench.corpus import data_root, read_image
+from spikecodec.format import container
+from spikecodec.lab.bench.corpus import data_root, read_image
 from spikecodec.metrics import psnr
 from spikecodec.tables import quality_to_step
 

@@ -1,6 +1,6 @@
 """Rate–distortion of spikecodec against the reference codecs on the dev corpus.
 
-A driver of the bench harness (:mod:`spikecodec.bench`, the engine of ``spikecodec bench``) over
+A driver of the bench harness (:mod:`spikecodec.lab.bench`, the engine of ``spikecodec bench``) over
 two fixed scopes:
 
 - ``luma``: the 104 dev images in grayscale (Kodak converted to luma by Pillow's
@@ -40,8 +40,8 @@ import sys
 import time
 from pathlib import Path
 
-from spikecodec.bench import report, run
-from spikecodec.bench.corpus import SETS, corpus_paths
+from spikecodec.lab.bench import report, run
+from spikecodec.lab.bench.corpus import SETS, corpus_paths
 
 PROJECT = Path(__file__).resolve().parents[1]
 RESULTS = PROJECT / "results"

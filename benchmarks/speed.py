@@ -2,7 +2,7 @@
 
 **Speed.** On the luma of the 24 Kodak images, each codec codes each image at the setting of
 its sweep (the bench codecs' ``settings``) whose whole-file rate is closest to 1 bpp. Encoding
-and decoding are timed through the bench :class:`~spikecodec.bench.Codec` methods
+and decoding are timed through the bench :class:`~spikecodec.lab.bench.Codec` methods
 (``time.perf_counter``, best of ``--repeats`` runs, 5 by default) and turned into megapixels per
 second; the codecs take turns image by image, so that a change in the machine's load touches
 them alike. Printed: per codec the median MP/s over the images and its ratio to libjpeg-turbo
@@ -43,9 +43,9 @@ from pathlib import Path
 
 import numpy as np
 
-from spikecodec.bench.codecs import get_codec
-from spikecodec.bench.corpus import corpus_images, data_root, read_image
-from spikecodec.bench.timing import best_of
+from spikecodec.lab.bench.codecs import get_codec
+from spikecodec.lab.bench.corpus import corpus_images, data_root, read_image
+from spikecodec.lab.bench.timing import best_of
 from spikecodec.metrics import bpp
 
 PROJECT = Path(__file__).resolve().parents[1]

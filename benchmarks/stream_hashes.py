@@ -30,6 +30,7 @@ import numpy as np
 from PIL import Image
 
 import spikecodec as sc
+from spikecodec.data import load_sample
 
 SETTINGS: list[tuple[str, dict]] = [
     ("q5", {"quality": 5}),
@@ -65,10 +66,6 @@ def _digest(*parts) -> str:
 
 def images() -> list[tuple[str, np.ndarray]]:
     """The bundled samples, then dev images when the corpus is found."""
-    try:
-        from spikecodec.data import load_sample
-    except ImportError:  # the layout before spikecodec.data
-        from spikecodec.figures import load_sample
     out = [(f"sample/{name}", load_sample(name)) for name in ("kodim23", "kodim05")]
     out.append(
         (

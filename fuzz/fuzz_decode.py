@@ -61,7 +61,7 @@ FINDINGS = HERE / "findings"
 def make_seeds() -> list[tuple[str, bytes]]:
     """Encoded streams covering the coder's paths: gray and RGB, odd sizes, all qualities."""
     import spikecodec as sc
-    from spikecodec.figures import load_sample
+    from spikecodec.data import load_sample
 
     k23, k05 = load_sample("kodim23"), load_sample("kodim05")
     gray05 = np.asarray(k05.mean(axis=2).round(), np.uint8)
@@ -86,7 +86,7 @@ def make_seeds() -> list[tuple[str, bytes]]:
 
 
 def _container():
-    from spikecodec import container
+    from spikecodec.format import container
 
     return container
 
@@ -94,24 +94,24 @@ def _container():
 def split_stream(data: bytes) -> tuple[bytes, list[bytes], bytes]:
     """(header fields, chunk payloads, trailing bytes), tolerant of any damage."""
     c = _container()
-    fields = data[: c._HEADER.size]
+    fields = data[: c.FIELDS_SIZE]
     chunks, pos = [], c.HEADER_SIZE
-    while pos + c._CHUNK.size <= len(data):
+    while pos + c.CHUNK_HEAD_SIZE <= len(data):
         (length,) = struct.unpack_from("<I", data, pos)
-        if pos + c._CHUNK.size + length > len(data):
+        if pos + c.CHUNK_HEAD_SIZE + length > len(data):
             break
-        chunks.append(data[pos + c._CHUNK.size : pos + c._CHUNK.size + length])
-        pos += c._CHUNK.size + length
+        chunks.append(data[pos + c.CHUNK_HEAD_SIZE : pos + c.CHUNK_HEAD_SIZE + length])
+        pos += c.CHUNK_HEAD_SIZE + length
     return fields, chunks, data[pos:]
 
 
 def join_stream(fields: bytes, chunks: list[bytes], tail: bytes = b"", fix_size=True) -> bytes:
     """A stream with valid CRCs (and, with ``fix_size``, a correct declared size)."""
     c = _container()
-    fields = bytearray(fields[: c._HEADER.size].ljust(c._HEADER.size, b"\0"))
+    fields = bytearray(fields[: c.FIELDS_SIZE].ljust(c.FIELDS_SIZE, b"\0"))
     if fix_size:
-        size = c.HEADER_SIZE + sum(c._CHUNK.size + len(p) for p in chunks)
-        struct.pack_into("<I", fields, c._HEADER.size - 4, size & 0xFFFFFFFF)
+        size = c.HEADER_SIZE + sum(c.CHUNK_HEAD_SIZE + len(p) for p in chunks)
+        struct.pack_into("<I", fields, c.FIELDS_SIZE - 4, size & 0xFFFFFFFF)
     parts = [bytes(fields), struct.pack("<I", zlib.crc32(fields))]
     for payload in chunks:
         length = struct.pack("<I", len(payload))
@@ -121,7 +121,7 @@ def join_stream(fields: bytes, chunks: list[bytes], tail: bytes = b"", fix_size=
 
 def recrc_header(data: bytes) -> bytes:
     c = _container()
-    n = c._HEADER.size
+    n = c.FIELDS_SIZE
     if len(data) < n + 4:
         return data
     return data[:n] + struct.pack("<I", zlib.crc32(data[:n])) + data[n + 4 :]
@@ -140,7 +140,7 @@ _FIELDS = {
     "bias": (46, "f"),
     "table": (50, "B"),
     "chroma": (51, "f"),
-    "planes": (55, "B"),
+    "slices": (55, "B"),
     "size": (56, "I"),
 }
 _SPECIAL_FLOATS = [
@@ -335,7 +335,7 @@ class Mutator:
             return data
         b = bytearray(data)
         value = self.rng.choice([0, len(data) - 1, len(data) + 1, len(data) + 8, 2**32 - 1])
-        struct.pack_into("<I", b, c._HEADER.size - 4, max(value, 0) % 2**32)
+        struct.pack_into("<I", b, c.FIELDS_SIZE - 4, max(value, 0) % 2**32)
         return recrc_header(bytes(b))
 
     def chunk_length_field(self, data: bytes) -> bytes:
@@ -344,7 +344,7 @@ class Mutator:
         spans, pos = [], c.HEADER_SIZE
         for payload in split_stream(data)[1]:
             spans.append(pos)
-            pos += c._CHUNK.size + len(payload)
+            pos += c.CHUNK_HEAD_SIZE + len(payload)
         if not spans:
             return data
         at = self.rng.choice(spans)
@@ -467,7 +467,7 @@ def run_one(
 ) -> Outcome:
     """Decode ``data`` once, classifying the outcome (see the module docstring)."""
     import spikecodec as sc
-    from spikecodec import container
+    from spikecodec.format import container
 
     options = decode_options(data) if options is None else options
     kind, detail = "ok", ""
@@ -649,7 +649,6 @@ def fuzz_atheris(
         raise RuntimeError("import spikecodec only under atheris.instrument_imports()")
     with atheris.instrument_imports(include=["spikecodec"]):
         import spikecodec.codec
-        import spikecodec.container
         import spikecodec.entropy  # noqa: F401
 
     corpus = Path(tempfile.mkdtemp(prefix="spk-corpus-"))

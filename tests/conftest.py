@@ -1,13 +1,13 @@
-"""Shared test helpers: where the image corpus lives.
+"""Shared test helpers: where the image corpus lives, and small real images.
 
-The corpus root is ``$SPIKECODEC_DATA``, else ``shared/data`` beside the project root. Tests that
-need it skip cleanly when it is missing; the bundled samples
-(:func:`spikecodec.figures.load_sample`) are always available.
+The corpus root is :func:`spikecodec.lab.bench.corpus.data_root` (``$SPIKECODEC_DATA``, else
+``../shared/data`` from the current directory). Tests that need it skip cleanly when it is
+missing; the bundled samples (:func:`spikecodec.data.load_sample`) are always available.
 
-- ``data_root()``: the corpus root (may not exist).
-- fixture ``data_dir``: the corpus root, skipping the test when it is missing.
+- fixture ``data_dir``: the corpus root, skipping the test when it is missing;
 - fixture ``corpus_path``: parametrized over every PNG of the corpus (one skipped case when
-  there is none).
+  there is none);
+- fixtures ``rgb``, ``gray`` and ``image`` (both): a crop of a bundled sample.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ import pytest
 from hypothesis import settings
 from PIL import Image
 
-from spikecodec.figures import load_sample
+from spikecodec.data import load_sample
+from spikecodec.lab.bench.corpus import DATA_ENV, corpus_paths, data_root
 
 # No per-example deadline (shared machines are noisy); in CI the examples are derandomized so
 # that a run is reproducible.
@@ -28,43 +29,35 @@ settings.register_profile("spikecodec", deadline=None)
 settings.register_profile("ci", deadline=None, derandomize=True)
 settings.load_profile("ci" if os.environ.get("CI") else "spikecodec")
 
-DATA_ENV = "SPIKECODEC_DATA"
-CORPUS_FOLDERS = ("kodak", "set12", "bsd68")
+
+def _corpus_root() -> Path | None:
+    try:
+        return data_root()
+    except FileNotFoundError:
+        return None
 
 
-def data_root() -> Path:
-    """The image corpus root: ``$SPIKECODEC_DATA`` or ``../shared/data`` beside the project."""
-    env = os.environ.get(DATA_ENV)
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
-
-
-def corpus_files() -> list[Path]:
-    """Every PNG of the corpus folders, sorted; empty when the corpus is missing."""
-    root = data_root()
-    return [p for folder in CORPUS_FOLDERS for p in sorted((root / folder).glob("*.png"))]
-
-
-@pytest.fixture
+@pytest.fixture(scope="session")
 def data_dir() -> Path:
-    root = data_root()
-    if not root.is_dir():
-        pytest.skip(f"image corpus not found at {root} (set {DATA_ENV})")
+    root = _corpus_root()
+    if root is None:
+        pytest.skip(f"image corpus not found (set {DATA_ENV})")
     return root
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "corpus_path" not in metafunc.fixturenames:
         return
-    files = corpus_files()
+    try:
+        files = [path for _, path in corpus_paths()]
+    except FileNotFoundError:
+        files = []
     if files:
         ids = [f"{p.parent.name}/{p.name}" for p in files]
         metafunc.parametrize("corpus_path", files, ids=ids)
     else:
-        skip = pytest.mark.skip(reason=f"image corpus not found at {data_root()} (set {DATA_ENV})")
+        skip = pytest.mark.skip(reason=f"image corpus not found (set {DATA_ENV})")
         metafunc.parametrize("corpus_path", [pytest.param(None, marks=skip)], ids=["no-corpus"])
-
-
-# A small real image, gray and RGB (a crop of a bundled sample).
 
 
 @pytest.fixture(scope="module")

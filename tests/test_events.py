@@ -1,8 +1,7 @@
-"""Spike export: address events, dense rasters, .npz files and the `spikes` command."""
+"""Spike export: address events, dense rasters and .npz files."""
 
 from __future__ import annotations
 
-import argparse
 import io
 from dataclasses import replace
 
@@ -11,18 +10,17 @@ import pytest
 from PIL import Image
 
 import spikecodec as sc
-from spikecodec import container
 from spikecodec.events import (
     EVENT_DTYPE,
     Events,
     _consistent_delays,
-    add_spikes_parser,
     load_events,
     save_events,
     to_events,
 )
+from spikecodec.format import container
 from spikecodec.tables import TABLES, table_weights
-from spikecodec.transform import block_dct
+from spikecodec.transform import lapped_dct
 
 QUALITIES = (30, 75, 95)
 
@@ -94,7 +92,7 @@ def test_image_times_are_the_neurons_delays(gray):
     events = to_events(gray, quality=75)
     h = events.header
     lif = sc.LIF(h.R, h.C, theta=1.0, bias=h.bias * h.C / h.T)
-    x = block_dct(gray) / events.theta[0]
+    x = lapped_dct(gray) / events.theta[0]
     for (_, row, col, band), t, _ in _neurons(events):
         np.testing.assert_allclose(t[0], lif.delay(abs(x[row, col, band])), rtol=1e-12)
 
@@ -273,56 +271,3 @@ def test_load_refuses_other_files(tmp_path):
     path.write_bytes(b"not a zip")
     with pytest.raises(sc.SpikeCodecError):
         load_events(path)
-
-
-def _run(argv):
-    parser = argparse.ArgumentParser(prog="spikecodec")
-    add_spikes_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    args.run(args)
-
-
-def test_cli_exports_an_image_and_a_stream(tmp_path, rgb, capsys):
-    png = tmp_path / "in.png"
-    Image.fromarray(rgb).save(png)
-    out = tmp_path / "image.npz"
-    _run(["spikes", str(png), "--out", str(out), "-q", "60"])
-    events = load_events(out)
-    _assert_counts(events, sc.spike_counts(rgb, 60)[1])
-    assert "spikes" in capsys.readouterr().out
-
-    spk = tmp_path / "in.bin"  # a stream, recognized by its magic bytes
-    spk.write_bytes(sc.encode(rgb, quality=60))
-    out = tmp_path / "stream.npz"
-    _run(["spikes", str(spk), "--out", str(out), "--dense", "--time-steps", "5"])
-    events = load_events(out)
-    assert events.timing == "midpoint" and events.dense[0].shape[0] == 5
-    _assert_counts(events, sc.spike_counts(rgb, 60)[1])
-
-
-def test_cli_refuses_to_overwrite_without_force(tmp_path, gray):
-    png = tmp_path / "in.png"
-    Image.fromarray(gray).save(png)
-    out = tmp_path / "events.npz"
-    out.write_bytes(b"keep")
-    with pytest.raises(FileExistsError, match="--force"):
-        _run(["spikes", str(png), "--out", str(out)])
-    assert out.read_bytes() == b"keep"
-    _run(["spikes", str(png), "--out", str(out), "--force"])
-    assert len(load_events(out)) > 0
-
-
-def test_cli_option_errors(tmp_path, gray):
-    spk = tmp_path / "in.spk"
-    spk.write_bytes(sc.encode(gray, quality=60))
-    png = tmp_path / "in.png"
-    Image.fromarray(gray).save(png)
-    out = str(tmp_path / "e.npz")
-    with pytest.raises(ValueError, match="-q"):
-        _run(["spikes", str(spk), "--out", out, "-q", "50"])
-    with pytest.raises(ValueError, match="--until"):
-        _run(["spikes", str(png), "--out", out, "--until", "0.5"])
-    with pytest.raises(ValueError, match="--dense"):
-        _run(["spikes", str(png), "--out", out, "--time-steps", "4"])
-    _run(["spikes", str(spk), "--out", out, "--until", "0.5"])
-    assert load_events(out).window == 50.0

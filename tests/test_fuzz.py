@@ -22,9 +22,10 @@ import numpy as np
 import pytest
 
 import spikecodec as sc
-from spikecodec import container
+from spikecodec import params
+from spikecodec.data import load_sample
 from spikecodec.errors import CorruptStreamError, LimitError, SpikeCodecError, SpikeCodecWarning
-from spikecodec.figures import load_sample
+from spikecodec.format import container
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -116,7 +117,7 @@ def _check_every_truncation(data: bytes, shape: tuple[int, ...], direct_every: i
         for st, n in zip(states, whole, strict=True):
             level = st.level.astype(np.int64)
             np.testing.assert_array_equal(st.counts(), np.sign(n) * (np.abs(n) >> level))
-            known += int((header.planes - level).sum())
+            known += int((header.slices - level).sum())
         assert known >= known_before, cut
         known_before = known
         if cut % direct_every == 0:
@@ -253,25 +254,25 @@ def test_a_huge_declared_image_is_refused_before_allocating(kodak75):
         for value in (0.0, -1.0, float("nan"), float("inf"), 1e-31, 1e31)
     ]
     + [("bias", v) for v in (-0.5, 1.0, 2.0, float("nan"), float("inf"))]
-    + [("table", 3), ("table", 255), ("mode", 2), ("planes", 0), ("planes", 41)],
+    + [("table", 3), ("table", 255), ("mode", 2), ("slices", 0), ("slices", 41)],
 )
 def test_header_parameters_outside_their_domain_are_corrupt(kodak75, field, value):
     data = with_header(kodak75, **{field: value})
-    with pytest.raises(CorruptStreamError, match=field if field != "planes" else "time slices"):
+    with pytest.raises(CorruptStreamError, match=field if field != "slices" else "time slices"):
         sc.decode(data)
 
 
 def test_extreme_header_parameters_inside_the_domain_decode_cleanly(kodak75):
     """Every corner of the allowed parameter box: an image or a library error, no numpy warning
     (a NaN cast to uint8 would make the output platform-dependent), never a crash."""
-    lo, hi = container.PARAM_MIN, container.PARAM_MAX
+    lo, hi = params.PARAM_MIN, params.PARAM_MAX
     for R, C, T, theta, chroma in itertools.product((lo, hi), repeat=5):
-        for bias, planes in ((0.0, 1), (0.99, container.MAX_PLANES)):
+        for bias, slices in ((0.0, 1), (0.99, params.MAX_SLICES)):
             data = with_header(
-                kodak75, R=R, C=C, T=T, theta=theta, chroma=chroma, bias=bias, planes=planes
+                kodak75, R=R, C=C, T=T, theta=theta, chroma=chroma, bias=bias, slices=slices
             )
             outcome = fd.run_one(data, options={}, trace=False, hard_timeout=5.0)
-            assert not outcome.finding, (R, C, T, theta, chroma, bias, planes, outcome.detail)
+            assert not outcome.finding, (R, C, T, theta, chroma, bias, slices, outcome.detail)
 
 
 def test_a_bias_current_cancelling_the_threshold_does_not_hang(kodak75):
@@ -288,7 +289,7 @@ _ENCODE = """
 import hashlib, sys
 import numpy as np
 import spikecodec as sc
-from spikecodec.figures import load_sample
+from spikecodec.data import load_sample
 k23 = load_sample("kodim23")
 gray = np.asarray(load_sample("kodim05").mean(axis=2).round(), np.uint8)
 streams = [

@@ -11,7 +11,8 @@ import pytest
 from PIL import Image, UnidentifiedImageError
 
 import spikecodec as sc
-from spikecodec import codec, container
+from spikecodec import pillow
+from spikecodec.format import container
 from spikecodec.pillow import SpkImageFile, SpkLoadError, register_pillow
 
 
@@ -56,8 +57,8 @@ def test_open_gives_the_pixels_of_decode(tmp_path, image, stream):
 
 def test_open_is_lazy(monkeypatch, stream):
     calls = []
-    real = codec.decode
-    monkeypatch.setattr(codec, "decode", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = pillow.decode
+    monkeypatch.setattr(pillow, "decode", lambda *a, **k: calls.append(1) or real(*a, **k))
     im = Image.open(io.BytesIO(stream))
     assert im._im is None and im.tile and not calls
     im.load()
@@ -89,7 +90,7 @@ def test_a_load_failure_is_an_oserror_and_a_spikecodec_error(monkeypatch, stream
     def fail(*args, **kwargs):
         raise sc.CorruptStreamError("bad slice")
 
-    monkeypatch.setattr(codec, "decode", fail)
+    monkeypatch.setattr(pillow, "decode", fail)
     im = Image.open(io.BytesIO(stream))
     with pytest.raises(OSError, match="bad slice") as caught:
         im.load()

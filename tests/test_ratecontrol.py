@@ -13,10 +13,11 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import spikecodec as sc
-from spikecodec import RateControlError, SpikeCodecError, container, truncate
-from spikecodec.figures import load_sample
+from spikecodec import RateControlError, SpikeCodecError, truncate
+from spikecodec.data import load_sample
+from spikecodec.format import container
 from spikecodec.metrics import psnr
-from spikecodec.ratecontrol import encode_to_target
+from spikecodec.ratecontrol import cut_to_target
 
 
 @pytest.fixture(scope="module")
@@ -235,4 +236,12 @@ def test_a_damaged_stream_is_not_cut(stream):
 
 
 def test_encode_dispatches_to_rate_control(gray):
-    assert sc.encode(gray, target_bytes=700) == encode_to_target(gray, target_bytes=700)
+    # Without a quality: the coarsest stream of at least 700 bytes, searched from quality 100.
+    expected = cut_to_target(
+        gray,
+        lambda: sc.encode(gray, 100),
+        lambda theta: sc.encode(gray, theta=theta),
+        sc.decode,
+        target_bytes=700,
+    )
+    assert sc.encode(gray, target_bytes=700) == expected

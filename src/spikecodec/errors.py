@@ -3,6 +3,7 @@
 __all__ = [
     "CorruptStreamError",
     "LimitError",
+    "ParameterError",
     "RateControlError",
     "SpikeCodecError",
     "SpikeCodecWarning",
@@ -13,6 +14,11 @@ __all__ = [
 
 class SpikeCodecError(ValueError):
     """Base class of spikecodec's errors (a ``ValueError``, so bad input is caught as such)."""
+
+
+class ParameterError(SpikeCodecError):
+    """A parameter of a public function has a bad value or type; the message names the
+    parameter and what it accepts."""
 
 
 class CorruptStreamError(SpikeCodecError):

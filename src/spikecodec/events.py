@@ -16,8 +16,9 @@ event's address is ``(plane, block_row, block_col, band)`` (``band`` the zigzag 
 Spike times
 -----------
 In the codec every band ``f`` is quantized by one neuron of unit threshold fed ``|x|/theta_f``
-(:mod:`spikecodec.codec`): ``LIF(R, C, theta=1, bias=beta*C/T)``, whose interspike delay is
-``d = -tau*ln(1 - 1/(R*(|x|/theta_f + beta*C/T)))`` (ms, ``tau = R*C``). A neuron with ``N``
+(:func:`spikecodec.quantizer.unit_quantizer`): ``LIF(R, C, theta=1, bias=beta*C/T)``, whose
+interspike delay is ``d = -tau*ln(1 - 1/(R*(|x|/theta_f + beta*C/T)))`` (ms, ``tau = R*C``).
+A neuron with ``N``
 spikes in the window fires at ``t_i = i*d`` for ``i = 1..N``, so every time lies in
 ``(0, window]`` and ``floor(window/d) == N`` holds exactly (where rounding puts the closed-form
 ``d`` one ulp on the wrong side of a count boundary, ``d`` is moved to the nearest delay
@@ -41,32 +42,31 @@ the phases differ.
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import operator
 import os
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
 
 import numpy as np
 
-from . import codec, container
-from .container import Header
-from .errors import LimitError, SpikeCodecError
+from ._io import write_atomic
+from .codec import decode_counts, spike_counts
+from .errors import LimitError, ParameterError, SpikeCodecError
+from .format.container import MAGIC
+from .images import load_image
 from .neuron import LIF
-from .quantizer import NeuroQuantizer
-from .transform import block_dct
+from .params import ENCODE_OPTIONS, Header, band_thresholds, block_grid, plane_shapes
+from .quantizer import unit_quantizer
+from .transform import colour_planes, lapped_dct
 
 __all__ = [
     "DENSE_MAX_BYTES",
     "EVENT_DTYPE",
     "Events",
     "MAX_EVENTS",
-    "add_spikes_parser",
     "load_events",
     "save_events",
-    "spikes_command",
     "to_events",
 ]
 
@@ -85,9 +85,9 @@ EVENT_DTYPE = np.dtype(
 MAX_EVENTS = 50_000_000  # ~1 GB of records at 19 bytes each
 DENSE_MAX_BYTES = 1 << 28  # 256 MiB of uint8 raster
 FORMAT_NAME = "spikecodec-events"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 1: the header's number of time slices was called "planes"
 _NCOEF = 64
-_IMAGE_OPTIONS = frozenset({"quality", "theta", "R", "C", "T", "table", "bias", "chroma"})
+_IMAGE_OPTIONS = frozenset(ENCODE_OPTIONS)
 _STREAM_OPTIONS = frozenset({"until", "until_ms", "strict", "max_pixels"})
 
 
@@ -103,7 +103,7 @@ class Events:
         ``plane`` uint8 (0 = Y, 1 = Cb, 2 = Cr), ``block_row``, ``block_col`` uint32 (the 8x8
         block, in that plane's block grid), ``band`` uint8 (zigzag frequency index 0..63),
         ``polarity`` int8 (+1 the ON neuron, -1 the OFF neuron).
-    header : spikecodec.container.Header
+    header : spikecodec.params.Header
         The stream header: image mode and size, ``R``, ``C``, ``T`` (ms), ``theta``, ``bias``
         (``beta``), threshold table, chroma factor.
     window : float
@@ -158,7 +158,7 @@ class Events:
     @property
     def blocks(self) -> list[tuple[int, int]]:
         """The block grid ``(block_rows, block_cols)`` of each colour plane."""
-        return [(-(-h // 8), -(-w // 8)) for h, w in codec._plane_shapes(self.header)]
+        return [block_grid(shape) for shape in plane_shapes(self.header)]
 
     def counts(self) -> list[np.ndarray]:
         """Signed spike counts per plane, ``(block_rows, block_cols, 64)`` int64, from the
@@ -186,13 +186,15 @@ class Events:
         a neuron fires more than 255 times within one step (use more steps).
         """
         if isinstance(time_steps, bool):
-            raise ValueError(f"time_steps must be a positive integer, got {time_steps!r}")
+            raise ParameterError(f"time_steps must be a positive integer, got {time_steps!r}")
         try:
             time_steps = operator.index(time_steps)
         except TypeError:
-            raise ValueError(f"time_steps must be a positive integer, got {time_steps!r}") from None
+            raise ParameterError(
+                f"time_steps must be a positive integer, got {time_steps!r}"
+            ) from None
         if time_steps < 1:
-            raise ValueError(f"time_steps must be a positive integer, got {time_steps!r}")
+            raise ParameterError(f"time_steps must be a positive integer, got {time_steps!r}")
         shapes = [(time_steps, 2, by, bx, _NCOEF) for by, bx in self.blocks]
         size = sum(int(np.prod(shape, dtype=np.float64)) for shape in shapes)
         if size > max_bytes:
@@ -286,7 +288,7 @@ def _trains(counts: list[np.ndarray], delays: list[np.ndarray], window: float) -
 
 def _unit_neuron(header: Header) -> LIF:
     """The unit-threshold neuron every band shares on ``|x|/theta_f``."""
-    return LIF(R=header.R, C=header.C, theta=1.0, bias=header.bias * header.C / header.T)
+    return unit_quantizer(header.R, header.C, header.T, header.bias).lif
 
 
 def _delays_for(magnitudes: np.ndarray, n: np.ndarray, lif: LIF, window: float) -> np.ndarray:
@@ -306,15 +308,15 @@ def _check_total(counts: list[np.ndarray], max_events: int) -> None:
 
 
 def _image_events(image, options: dict, max_events: int) -> Events:
-    array = codec.load_image(image)
-    header, counts = codec.spike_counts(array, **options)
+    array = load_image(image)
+    header, counts = spike_counts(array, **options)
     _check_total(counts, max_events)
-    lif = _unit_neuron(header)
-    quantizer = NeuroQuantizer(lif, header.T)
+    quantizer = unit_quantizer(header.R, header.C, header.T, header.bias)
+    lif = quantizer.lif
     thetas, delays = [], []
-    for c, (plane, k) in enumerate(zip(codec._planes(array), counts, strict=True)):
-        theta = codec._band_thresholds(header, c > 0)
-        x = block_dct(plane) / theta
+    for c, (plane, k) in enumerate(zip(colour_planes(array), counts, strict=True)):
+        theta = band_thresholds(header, c > 0)
+        x = lapped_dct(plane) / theta
         if not np.array_equal(quantizer.encode(x), k):  # the codec's pipeline changed under us
             raise SpikeCodecError("internal error: the coefficients do not give the counts")
         thetas.append(theta)
@@ -324,7 +326,7 @@ def _image_events(image, options: dict, max_events: int) -> Events:
 
 
 def _stream_events(data: bytes, options: dict, max_events: int) -> Events:
-    header, states = codec.decode_counts(data, **options)
+    header, states = decode_counts(data, **options)
     top = max(int(st.level.max()) for st in states)
     window = header.T / 2.0**top
     counts = [_at_level(st, top) for st in states]
@@ -332,7 +334,7 @@ def _stream_events(data: bytes, options: dict, max_events: int) -> Events:
     lif = _unit_neuron(header)
     thetas, delays = [], []
     for c, k in enumerate(counts):
-        thetas.append(codec._band_thresholds(header, c > 0))
+        thetas.append(band_thresholds(header, c > 0))
         n = np.abs(k)
         fires = n > 0
         mid = np.zeros(n.shape)
@@ -354,20 +356,20 @@ def _as_stream(source) -> tuple[bytes | None, object]:
     ``(None, image source)``."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
-        if data.startswith(container.MAGIC):
+        if data.startswith(MAGIC):
             return data, None
         return None, io.BytesIO(data)
     if isinstance(source, (str, os.PathLike)):
         try:
             with open(source, "rb") as f:
-                if f.read(len(container.MAGIC)) == container.MAGIC:
-                    return container.MAGIC + f.read(), None
+                if f.read(len(MAGIC)) == MAGIC:
+                    return MAGIC + f.read(), None
         except OSError:
             pass  # load_image reports it as an unreadable image
         return None, source
     if isinstance(source, io.IOBase):
         data = source.read()
-        if data.startswith(container.MAGIC):
+        if data.startswith(MAGIC):
             return data, None
         return None, io.BytesIO(data)
     return None, source
@@ -412,16 +414,16 @@ def to_events(
     True
     """
     if dense and time_steps is None:
-        raise ValueError("dense rasters need time_steps (the number of time bins)")
+        raise ParameterError("dense rasters need time_steps (the number of time bins)")
     if not dense and time_steps is not None:
-        raise ValueError("time_steps only applies with dense=True")
+        raise ParameterError("time_steps only applies with dense=True")
     stream, image = _as_stream(data_or_image)
     allowed, kind = (
         (_STREAM_OPTIONS, "a stream") if stream is not None else (_IMAGE_OPTIONS, "an image")
     )
     unknown = sorted(set(options) - allowed)
     if unknown:
-        raise ValueError(
+        raise ParameterError(
             f"option(s) {', '.join(unknown)} do not apply to {kind}; it takes "
             f"{', '.join(sorted(allowed))}"
         )
@@ -444,7 +446,7 @@ def save_events(events: Events, path, *, overwrite: bool = True) -> None:
     - ``theta``: ``(planes, 64)`` float64, the threshold of each plane's band;
     - ``meta``: a JSON string: ``format`` (``"spikecodec-events"``), ``version`` (1),
       ``header`` (the stream header's fields: ``mode``, ``width``, ``height``, ``R``, ``C``,
-      ``T`` in ms, ``theta``, ``bias``, ``table``, ``chroma``, ``planes``), ``window`` (ms),
+      ``T`` in ms, ``theta``, ``bias``, ``table``, ``chroma``, ``slices``), ``window`` (ms),
       ``timing`` (``"input"`` or ``"midpoint"``), ``shape`` (the image's array shape),
       ``blocks`` (each plane's block grid) and ``time_steps`` (or null);
     - ``dense_0``, ``dense_1``, ...: the rasters of :meth:`Events.to_dense`, when present.
@@ -470,8 +472,6 @@ def save_events(events: Events, path, *, overwrite: bool = True) -> None:
     if hasattr(path, "write"):
         path.write(buf.getvalue())
         return
-    from .cli import write_atomic  # lazily: the CLI imports the package
-
     write_atomic(path, buf.getvalue(), force=overwrite)
 
 
@@ -485,17 +485,21 @@ def load_events(path) -> Events:
             meta = json.loads(str(npz["meta"][()]))
             if meta.get("format") != FORMAT_NAME:
                 raise SpikeCodecError(f"{path!r} is not a spikecodec events file")
-            if meta.get("version") != FORMAT_VERSION:
+            version = meta.get("version")
+            if version not in (1, FORMAT_VERSION):
                 raise SpikeCodecError(
-                    f"unsupported events format version {meta.get('version')!r} "
-                    f"(this reads {FORMAT_VERSION})"
+                    f"unsupported events format version {version!r} (this reads 1 and "
+                    f"{FORMAT_VERSION})"
                 )
-            header = Header(**meta["header"])
+            fields = dict(meta["header"])
+            if version == 1:
+                fields["slices"] = fields.pop("planes")
+            header = Header(**fields)
             records = npz["records"]
             if records.dtype != EVENT_DTYPE:
                 raise SpikeCodecError(f"unexpected event record type {records.dtype}")
             theta = npz["theta"]
-            planes = len(codec._plane_shapes(header))
+            planes = len(plane_shapes(header))
             dense = None
             if meta.get("time_steps") is not None:
                 dense = tuple(npz[f"dense_{c}"] for c in range(planes))
@@ -504,47 +508,3 @@ def load_events(path) -> Events:
     except (OSError, ValueError, KeyError, TypeError, EOFError) as err:
         raise SpikeCodecError(f"cannot read events from {path!r}: {err}") from err
     return Events(records, header, float(meta["window"]), theta, str(meta["timing"]), dense)
-
-
-def spikes_command(args: argparse.Namespace) -> None:
-    """``spikecodec spikes IN --out events.npz``: export the spikes of an image or stream."""
-    source, out = Path(args.input), Path(args.out)
-    if out.exists() and not args.force:
-        raise FileExistsError(f"{out} exists (use --force to overwrite it)")
-    if args.time_steps is not None and not args.dense:
-        raise ValueError("--time-steps applies with --dense")
-    with open(source, "rb") as f:
-        is_stream = f.read(len(container.MAGIC)) == container.MAGIC
-    options: dict = {}
-    if args.quality is not None:
-        if is_stream:
-            raise ValueError(f"{source} is a spike stream: its quality is fixed, drop -q")
-        options["quality"] = args.quality
-    if args.until is not None:
-        if not is_stream:
-            raise ValueError("--until applies to a .spk stream, not an image")
-        options["until"] = args.until
-    events = to_events(source, dense=args.dense, time_steps=args.time_steps, **options)
-    save_events(events, out, overwrite=args.force)
-    kind = "stream" if is_stream else "image"
-    print(
-        f"{out}: {len(events)} spikes of the {kind} {source} "
-        f"({events.mode} {events.header.width}x{events.header.height}, "
-        f"window {events.window:g} ms, timing {events.timing})"
-    )
-
-
-def add_spikes_parser(subparsers) -> argparse.ArgumentParser:
-    """Add the ``spikes`` command to ``spikecodec``'s sub-command parsers."""
-    p = subparsers.add_parser("spikes", help="export the neurons' spikes (address events) as .npz")
-    p.add_argument("input", help="an image, or a .spk stream (recognized by its magic bytes)")
-    p.add_argument("--out", required=True, help="the .npz file to write")
-    p.add_argument("-q", "--quality", type=float, help="1..100 for an image (default 75)")
-    p.add_argument(
-        "--until", type=float, help="for a stream: listen up to this fraction of T (0..1]"
-    )
-    p.add_argument("--dense", action="store_true", help="also store time-binned rasters")
-    p.add_argument("--time-steps", type=int, help="number of time bins of --dense")
-    p.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
-    p.set_defaults(run=spikes_command)
-    return p

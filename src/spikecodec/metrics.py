@@ -13,6 +13,10 @@ those of the project's rate–distortion practice:
 - curves are compared with the Bjøntegaard delta rate: pchip interpolation of log-rate against
   quality over the overlapping quality range.
 
+PSNR, MSE, luma and bpp need numpy only. SSIM (scikit-image), MS-SSIM and the Bjøntegaard
+deltas (SciPy) need the ``lab`` extra, ``pip install 'spikecodec[lab]'``; they import it when
+called.
+
 References
 ----------
 .. [1] G. Bjøntegaard, "Calculation of average PSNR differences between RD-curves",
@@ -25,12 +29,13 @@ References
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.interpolate import PchipInterpolator
-from scipy.ndimage import correlate1d
+
+from .errors import ParameterError
 
 __all__ = ["bd_psnr", "bd_rate", "bpp", "luma", "ms_ssim", "mse", "psnr", "ssim"]
 
@@ -40,11 +45,23 @@ __all__ = ["bd_psnr", "bd_rate", "bpp", "luma", "ms_ssim", "mse", "psnr", "ssim"
 _LUMA_WEIGHTS = (np.uint32(19595), np.uint32(38470), np.uint32(7471))
 
 
+def _lab(module: str):
+    """An optional module of the ``lab`` extra, or an ImportError that says how to get it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        raise ImportError(
+            f"this metric needs {module.split('.')[0]}: pip install 'spikecodec[lab]'"
+        ) from err
+
+
 def _same_shape(reference: np.ndarray, test: np.ndarray) -> None:
     if reference.shape != test.shape:
-        raise ValueError(f"images must have the same shape, got {reference.shape} and {test.shape}")
+        raise ParameterError(
+            f"images must have the same shape, got {reference.shape} and {test.shape}"
+        )
     if reference.size == 0:
-        raise ValueError("images must not be empty")
+        raise ParameterError("images must not be empty")
 
 
 def mse(reference: ArrayLike, test: ArrayLike) -> float:
@@ -106,7 +123,7 @@ def psnr(reference: ArrayLike, test: ArrayLike, peak: float = 255.0) -> float:
     """
     peak = float(peak)
     if not np.isfinite(peak) or peak <= 0:
-        raise ValueError(f"peak must be a positive finite number, got {peak!r}")
+        raise ParameterError(f"peak must be a positive finite number, got {peak!r}")
     error = mse(reference, test)
     if error == 0.0:
         return float("inf")
@@ -139,9 +156,9 @@ def luma(rgb: ArrayLike) -> np.ndarray:
     """
     rgb = np.asarray(rgb)
     if rgb.dtype != np.uint8:
-        raise ValueError(f"luma expects a uint8 RGB image, got dtype {rgb.dtype}")
+        raise ParameterError(f"luma expects a uint8 RGB image, got dtype {rgb.dtype}")
     if rgb.ndim < 1 or rgb.shape[-1] != 3:
-        raise ValueError(f"luma expects channels last with 3 channels, got shape {rgb.shape}")
+        raise ParameterError(f"luma expects channels last with 3 channels, got shape {rgb.shape}")
     c = rgb.astype(np.uint32)
     wr, wg, wb = _LUMA_WEIGHTS
     y = c[..., 0] * wr + c[..., 1] * wg + c[..., 2] * wb + np.uint32(1 << 15)
@@ -150,12 +167,12 @@ def luma(rgb: ArrayLike) -> np.ndarray:
 
 def _as_gray_uint8(image: np.ndarray, name: str) -> np.ndarray:
     if image.dtype != np.uint8:
-        raise ValueError(f"{name} must be a uint8 image, got dtype {image.dtype}")
+        raise ParameterError(f"{name} must be a uint8 image, got dtype {image.dtype}")
     if image.ndim == 3 and image.shape[-1] == 3:
         return luma(image)
     if image.ndim == 2:
         return image
-    raise ValueError(f"{name} must have shape (H, W) or (H, W, 3), got {image.shape}")
+    raise ParameterError(f"{name} must have shape (H, W) or (H, W, 3), got {image.shape}")
 
 
 def ssim(reference: ArrayLike, test: ArrayLike) -> float:
@@ -181,15 +198,14 @@ def ssim(reference: ArrayLike, test: ArrayLike) -> float:
     float
         SSIM in [-1, 1]; 1.0 for identical images.
     """
-    from skimage.metrics import structural_similarity
-
+    structural_similarity = _lab("skimage.metrics").structural_similarity
     reference = np.asarray(reference)
     test = np.asarray(test)
     _same_shape(reference, test)
     y_ref = _as_gray_uint8(reference, "reference")
     y_test = _as_gray_uint8(test, "test")
     if min(y_ref.shape) < 7:
-        raise ValueError(f"SSIM's 7x7 window needs images of at least 7x7, got {y_ref.shape}")
+        raise ParameterError(f"SSIM's 7x7 window needs images of at least 7x7, got {y_ref.shape}")
     return float(structural_similarity(y_ref, y_test, data_range=255))
 
 
@@ -201,6 +217,7 @@ _MS_SSIM_SIGMA = 1.5  # Gaussian window standard deviation, pixels
 
 def _ssim_and_cs(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Mean SSIM and mean contrast-structure term over the valid 11x11 Gaussian windows."""
+    correlate1d = _lab("scipy.ndimage").correlate1d
     r = _MS_SSIM_WINDOW // 2
     g = np.exp(-0.5 * (np.arange(-r, r + 1) / _MS_SSIM_SIGMA) ** 2)
     g /= g.sum()
@@ -264,7 +281,9 @@ def ms_ssim(reference: ArrayLike, test: ArrayLike) -> float:
     x = _as_gray_uint8(reference, "reference").astype(np.float64)
     y = _as_gray_uint8(test, "test").astype(np.float64)
     if min(x.shape) < _MS_SSIM_WINDOW:
-        raise ValueError(f"MS-SSIM's 11x11 window needs images of at least 11x11, got {x.shape}")
+        raise ParameterError(
+            f"MS-SSIM's 11x11 window needs images of at least 11x11, got {x.shape}"
+        )
     scales = 1
     while scales < len(MS_SSIM_WEIGHTS) and min(x.shape) >> scales >= _MS_SSIM_WINDOW:
         scales += 1
@@ -305,9 +324,9 @@ def bpp(n_bytes: int, shape: Sequence[int]) -> float:
     """
     n_bytes = int(n_bytes)
     if n_bytes < 0:
-        raise ValueError(f"n_bytes must be >= 0, got {n_bytes}")
+        raise ParameterError(f"n_bytes must be >= 0, got {n_bytes}")
     if len(shape) < 2 or shape[0] <= 0 or shape[1] <= 0:
-        raise ValueError(f"shape must start with positive (H, W), got {tuple(shape)}")
+        raise ParameterError(f"shape must start with positive (H, W), got {tuple(shape)}")
     return 8.0 * n_bytes / (int(shape[0]) * int(shape[1]))
 
 
@@ -315,14 +334,14 @@ def _curve(rate: ArrayLike, quality: ArrayLike, which: str) -> tuple[np.ndarray,
     rate = np.asarray(rate, dtype=np.float64)
     quality = np.asarray(quality, dtype=np.float64)
     if rate.ndim != 1 or rate.shape != quality.shape:
-        raise ValueError(
+        raise ParameterError(
             f"{which}: rate and quality must be 1-D of the same length, "
             f"got shapes {rate.shape} and {quality.shape}"
         )
     if not np.all(np.isfinite(rate)) or np.any(rate <= 0):
-        raise ValueError(f"{which}: rates must be positive and finite, got {rate}")
+        raise ParameterError(f"{which}: rates must be positive and finite, got {rate}")
     if not np.all(np.isfinite(quality)):
-        raise ValueError(f"{which}: qualities must be finite, got {quality}")
+        raise ParameterError(f"{which}: qualities must be finite, got {quality}")
     return rate, quality
 
 
@@ -333,7 +352,7 @@ def _window(
         return rate, quality
     lo, hi = (float(v) for v in rate_window)
     if not lo < hi:
-        raise ValueError(f"rate_window must be (lo, hi) with lo < hi, got {rate_window}")
+        raise ParameterError(f"rate_window must be (lo, hi) with lo < hi, got {rate_window}")
     keep = (rate >= lo) & (rate <= hi)
     return rate[keep], quality[keep]
 
@@ -352,14 +371,15 @@ def _bd_delta(
     """Mean of ``pchip_test(x) - pchip_anchor(x)`` over the overlap of the two ``x`` ranges."""
     for name, x in (("anchor", x_anchor), ("test", x_test)):
         if x.size < 2:
-            raise ValueError(f"the {name} curve needs at least 2 distinct points, got {x.size}")
+            raise ParameterError(f"the {name} curve needs at least 2 distinct points, got {x.size}")
     lo = max(x_anchor[0], x_test[0])
     hi = min(x_anchor[-1], x_test[-1])
     if not lo < hi:
-        raise ValueError(
+        raise ParameterError(
             f"the curves do not overlap: anchor spans [{x_anchor[0]:g}, {x_anchor[-1]:g}], "
             f"test spans [{x_test[0]:g}, {x_test[-1]:g}]"
         )
+    PchipInterpolator = _lab("scipy.interpolate").PchipInterpolator
     area_anchor = PchipInterpolator(x_anchor, y_anchor).integrate(lo, hi)
     area_test = PchipInterpolator(x_test, y_test).integrate(lo, hi)
     return float((area_test - area_anchor) / (hi - lo))

@@ -24,20 +24,16 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .errors import ParameterError
+from .params import positive
+
 __all__ = ["LIF", "SpikeEvents"]
-
-
-def _positive(name: str, value: float) -> float:
-    value = float(value)
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return value
 
 
 def _positive_array(name: str, value: ArrayLike) -> np.ndarray:
     value = np.asarray(value, dtype=np.float64)
     if not np.all(np.isfinite(value) & (value > 0)):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+        raise ParameterError(f"{name} must be a positive finite number, got {value!r}")
     return value
 
 
@@ -79,12 +75,12 @@ class LIF:
     """
 
     def __init__(self, R: float, C: float, theta: float, bias: float = 0.0):
-        self.R = _positive("R", R)
-        self.C = _positive("C", C)
-        self.theta = _positive("theta", theta)
+        self.R = positive("R", R)
+        self.C = positive("C", C)
+        self.theta = positive("theta", theta)
         bias = float(bias)
         if not np.isfinite(bias) or bias < 0:
-            raise ValueError(f"bias must be a non-negative finite current, got {bias!r}")
+            raise ParameterError(f"bias must be a non-negative finite current, got {bias!r}")
         self.bias = bias
 
     @property
@@ -111,7 +107,7 @@ class LIF:
         T = _positive_array("T", T)
         k = np.asarray(k)
         if np.any(k < 0):
-            raise ValueError("spike counts k must be non-negative")
+            raise ParameterError("spike counts k must be non-negative")
         kf = np.maximum(k, 1).astype(np.float64)
         I_k = self.theta / (self.R * -np.expm1(-T / (kf * self.tau))) - self.bias
         # Where exp(-T/(k*tau)) underflows the precision, I_k rounds onto theta/R - b, an input
@@ -129,7 +125,7 @@ class LIF:
         k = np.asarray(k, dtype=np.float64)
         T = _positive_array("T", T)
         if np.any(k < 1):
-            raise ValueError("step lengths are defined for counts k >= 1")
+            raise ParameterError("step lengths are defined for counts k >= 1")
         x, y = T / (k * self.tau), T / ((k + 1.0) * self.tau)
         rise = np.exp(-x) * np.expm1(T / (k * (k + 1.0) * self.tau))
         return self.theta / self.R * rise / (np.expm1(-x) * np.expm1(-y))
@@ -161,10 +157,10 @@ class LIF:
         searched among the thresholds instead, so that ``count`` and ``threshold`` define
         exactly the same cells.
         """
-        T = _positive("T", T)
+        T = positive("T", T)
         I = np.asarray(I, dtype=np.float64)
         if not np.all(np.isfinite(I)):
-            raise ValueError("input currents must be finite")
+            raise ParameterError("input currents must be finite")
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             n = np.floor(T / self.delay(I))
         n = np.atleast_1d(np.clip(n, 0, np.iinfo(np.int64).max // 4).astype(np.int64))
@@ -205,11 +201,11 @@ class LIF:
         and resets to 0 the neurons that reached it (the threshold is only seen at whole steps).
         Spike times are the ends of those steps. Vectorized over neurons, looping over steps.
         """
-        T, dt = _positive("T", T), _positive("dt", dt)
+        T, dt = positive("T", T), positive("dt", dt)
         I = np.asarray(I, dtype=np.float64)
         steps = int(round(T / dt))
         if steps < 1:
-            raise ValueError(f"dt = {dt} ms is longer than the window T = {T} ms")
+            raise ParameterError(f"dt = {dt} ms is longer than the window T = {T} ms")
         decay = np.exp(-dt / self.tau)
         gain = self.R * (I.ravel() + self.bias) * -np.expm1(-dt / self.tau)
         u = np.zeros_like(gain)

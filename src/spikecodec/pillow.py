@@ -17,7 +17,7 @@ and gives the image of the intact slices before it, and a stream cut short gives
 the instant it reaches (truncation is the codec's rate control, not an error). Any other
 decoding failure raises :class:`SpkLoadError`, an ``OSError`` as Pillow callers expect and a
 :class:`~spikecodec.SpikeCodecError`. Streams are recognized by their magic bytes
-:data:`spikecodec.container.MAGIC`, whatever the file's extension. The pixel limit is Pillow's
+:data:`spikecodec.format.MAGIC`, whatever the file's extension. The pixel limit is Pillow's
 own (``Image.MAX_IMAGE_PIXELS``, checked by ``Image.open``).
 
 Saving takes :func:`spikecodec.encode`'s options as keyword arguments of ``Image.save``:
@@ -34,8 +34,10 @@ from typing import IO
 
 from PIL import Image, ImageFile
 
-from . import codec, container
+from .codec import decode, encode
 from .errors import SpikeCodecError
+from .format import container
+from .params import ENCODE_OPTIONS
 
 __all__ = ["FORMAT", "SpkImageFile", "SpkLoadError", "register_pillow"]
 
@@ -44,7 +46,6 @@ DESCRIPTION = "spikecodec spike stream"
 EXTENSION = ".spk"
 MIME = "image/x-spikecodec"
 _DECODER = "spk"
-_SAVE_OPTIONS = ("quality", "theta", "R", "C", "T", "table", "bias", "chroma")
 
 
 class SpkLoadError(SpikeCodecError, OSError):
@@ -67,7 +68,7 @@ def _max_pixels() -> int:
 class SpkImageFile(ImageFile.ImageFile):
     """A ``.spk`` spike stream opened by Pillow (format ``"SPK"``).
 
-    ``spk_header`` holds the stream's :class:`~spikecodec.container.Header` (neuron parameters,
+    ``spk_header`` holds the stream's :class:`~spikecodec.params.Header` (neuron parameters,
     number of time slices) as soon as the image is open.
     """
 
@@ -108,7 +109,7 @@ class SpkDecoder(ImageFile.PyDecoder):
         assert self.fd is not None
         data = self.fd.read()
         try:
-            pixels = codec.decode(data, max_pixels=_max_pixels())
+            pixels = decode(data, max_pixels=_max_pixels())
         except SpikeCodecError as err:
             raise SpkLoadError(f"cannot decode the spike stream: {err}") from err
         size = (self.state.xsize, self.state.ysize)
@@ -120,8 +121,8 @@ class SpkDecoder(ImageFile.PyDecoder):
 
 def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
     """Encode ``im`` with :func:`spikecodec.encode` and the options given to ``Image.save``."""
-    options = {key: im.encoderinfo[key] for key in _SAVE_OPTIONS if key in im.encoderinfo}
-    fp.write(codec.encode(im, **options))
+    options = {key: im.encoderinfo[key] for key in ENCODE_OPTIONS if key in im.encoderinfo}
+    fp.write(encode(im, **options))
 
 
 def register_pillow() -> None:

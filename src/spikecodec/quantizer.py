@@ -16,10 +16,12 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .neuron import LIF, _positive
-from .rangecoder import kernel
+from ._jit import kernel
+from .errors import ParameterError
+from .neuron import LIF
+from .params import positive
 
-__all__ = ["NeuroQuantizer"]
+__all__ = ["NeuroQuantizer", "unit_quantizer"]
 
 _POINTS = {"lower": 0.0, "midpoint": 0.5}
 _MAX_TABLE = 1 << 20  # thresholds (or grid bins) cached at most; beyond, closed forms
@@ -87,11 +89,11 @@ class NeuroQuantizer:
 
     def __init__(self, lif: LIF, T: float):
         if not isinstance(lif, LIF):
-            raise ValueError(f"lif must be a spikecodec.LIF, got {type(lif).__name__}")
+            raise ParameterError(f"lif must be a spikecodec.LIF, got {type(lif).__name__}")
         self.lif = lif
-        self.T = _positive("T", T)
+        self.T = positive("T", T)
         if lif.threshold(1, self.T) <= 0:
-            raise ValueError(
+            raise ParameterError(
                 f"the bias current {lif.bias!r} makes the neurons fire at rest within "
                 f"T = {self.T!r} ms; it must stay below {lif.threshold(1, self.T) + lif.bias!r}"
             )
@@ -112,7 +114,7 @@ class NeuroQuantizer:
     def step_lengths(self, kmax: int) -> np.ndarray:
         """Step lengths ``l_k = I_{k+1} - I_k`` for ``k = 1 .. kmax``."""
         if int(kmax) < 1:
-            raise ValueError(f"kmax must be >= 1, got {kmax!r}")
+            raise ParameterError(f"kmax must be >= 1, got {kmax!r}")
         return self.lif.step_length(np.arange(1, int(kmax) + 1), self.T)
 
     def _table_up_to(self, kmax: int) -> np.ndarray | None:
@@ -135,11 +137,11 @@ class NeuroQuantizer:
         x = np.asarray(x, dtype=np.float64)
         scale = np.asarray(scale, dtype=np.float64).reshape(-1)
         if scale.size != 1 and x.shape[-1:] != scale.shape:
-            raise ValueError(f"scale has {scale.size} values for inputs of shape {x.shape}")
+            raise ParameterError(f"scale has {scale.size} values for inputs of shape {x.shape}")
         rows = np.ascontiguousarray(x).reshape(-1, scale.size)
         top = _largest(rows, scale)
         if not np.isfinite(top):
-            raise ValueError("inputs to the quantizer must be finite")
+            raise ParameterError("inputs to the quantizer must be finite")
         out = np.empty(rows.shape, np.int64)
         table = self._table_up_to(int(self.lif.count(top, self.T)) + 2)
         grid = None if table is None else _grid(table, top)
@@ -166,13 +168,13 @@ class NeuroQuantizer:
         """
         delta = _POINTS.get(point, point) if isinstance(point, str) else point
         if isinstance(delta, str):
-            raise ValueError(f"point must be 'lower', 'midpoint' or a number, got {point!r}")
+            raise ParameterError(f"point must be 'lower', 'midpoint' or a number, got {point!r}")
         delta = np.asarray(delta, dtype=np.float64)
         if np.any(~((delta >= 0) & (delta < 1))):
-            raise ValueError("the reconstruction offset must lie in [0, 1)")
+            raise ParameterError("the reconstruction offset must lie in [0, 1)")
         k = np.asarray(k)
         if k.dtype.kind not in "iu":
-            raise ValueError(f"spike counts must be integers, got dtype {k.dtype}")
+            raise ParameterError(f"spike counts must be integers, got dtype {k.dtype}")
         mag = np.abs(k).astype(np.int64)
         table = self._table_up_to(int(mag.max(initial=0)) + 1)
         if table is None or delta.ndim:
@@ -186,10 +188,21 @@ class NeuroQuantizer:
     def counts_at(self, k: ArrayLike, a: int) -> np.ndarray:
         """The signed counts at the earlier instant ``T/a``: ``sign(k)*floor(|k|/a)``."""
         if int(a) != a or a < 1:
-            raise ValueError(f"the divisor a must be an integer >= 1, got {a!r}")
+            raise ParameterError(f"the divisor a must be an integer >= 1, got {a!r}")
         k = np.asarray(k, dtype=np.int64)
         return np.sign(k) * (np.abs(k) // int(a))
 
     def at(self, t: float) -> NeuroQuantizer:
         """The quantizer of the same neurons observed for the shorter (or longer) window ``t``."""
         return NeuroQuantizer(self.lif, t)
+
+
+def unit_quantizer(R: float, C: float, T: float, beta: float) -> NeuroQuantizer:
+    """The quantizer of unit threshold that every band of the codec shares.
+
+    The membrane equation is linear in ``(I, b, theta)``: a neuron of threshold ``theta_f`` and
+    bias current ``b_f = beta*C*theta_f/T`` fed ``x`` fires exactly like one of threshold 1 and
+    bias ``beta*C/T`` fed ``x/theta_f``. So the codec quantizes band ``f`` with this quantizer
+    on ``x/theta_f``.
+    """
+    return NeuroQuantizer(LIF(R=R, C=C, theta=1.0, bias=beta * C / T), T)

@@ -2,18 +2,16 @@
 
 The stream is embedded (any prefix decodes), so a rate is reached exactly by cutting one:
 :func:`truncate` cuts an existing stream (no re-encoding) into a cut stream, complete and
-checked (:func:`spikecodec.container.cut`, format version 9), that decodes exactly like the
-original's first ``n`` bytes. :func:`encode_to_target` (behind ``encode(image,
+checked (:func:`spikecodec.format.container.cut_stream`, format version 9), that decodes exactly
+like the original's first ``n`` bytes. :func:`cut_to_target` (behind ``encode(image,
 target_bytes=...)``, ``target_bpp=`` and ``target_psnr=``) chooses the stream to cut:
 
 - ``quality`` or ``theta`` given: that stream.
 - a byte budget ``n`` (``target_bpp`` gives ``n = floor(bpp*W*H/8)``): the coarsest stream (largest
   ``theta``, between qualities 1 and 100) of at least ``n`` bytes, cut to ``n``. Its length is
   nearly a power of ``theta``: a regula falsi on ``(log theta, log bytes)`` finds it within
-  0.5 % in a few encodes. Cutting a stream just over the budget loses a little of its last time
-  slice: on 3 Kodak luma images at 0.25-2 bpp it is 0.17-0.20 dB (mean per rate) above cutting
-  a quality-95 stream, and within 0.02 dB of a whole stream of the same size
-  (``benchmarks/ratecontrol.py``, README "Rate control").
+  0.5 % in a few encodes. Cutting a stream just over the budget loses only a little of its last
+  time slice (docs/design.md, "Rate control").
 - ``target_psnr``: the coarsest stream whose whole reconstruction reaches the PSNR (the same
   search on ``(log theta, PSNR)``, within 0.02 dB), then its shortest prefix that still reaches
   it: a bisection over the slice ends, then over the bytes of the next slice. This is the
@@ -28,15 +26,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from itertools import accumulate
 from numbers import Integral, Real
 
-from . import codec, container
+import numpy as np
+
 from .errors import RateControlError
+from .format import container
 from .metrics import psnr
 from .tables import quality_to_step
 
-__all__ = ["RateControlError", "encode_to_target", "truncate"]
+__all__ = ["cut_to_target", "truncate"]
 
 _BYTES_RTOL = 0.005  # a budget's stream may be this much longer than the budget
 _PSNR_TOL = 0.02  # dB above the target for the stream whose prefix is searched
@@ -60,12 +59,6 @@ def _budget(pixels: int, n_bytes: int | None, bpp: float | None) -> int:
     return int(n_bytes)
 
 
-def _slice_ends(chunks: list[bytes]) -> list[int]:
-    """The byte offsets where the header and each chunk end."""
-    sizes = (container.CHUNK_HEAD_SIZE + len(c) for c in chunks)
-    return list(accumulate(sizes, initial=container.HEADER_SIZE))
-
-
 def truncate(
     data: bytes,
     n_bytes: int | None = None,
@@ -86,15 +79,16 @@ def truncate(
     if until is not None:
         if not (isinstance(until, Real) and 0 < until <= 1):
             raise RateControlError(f"until is a fraction of the window in (0, 1], got {until!r}")
-        chunks, partial = codec._cut(header, chunks, partial, until * header.T)
-        n = _slice_ends(chunks)[-1] + (container.CHUNK_HEAD_SIZE + len(partial) if partial else 0)
+        chunks, partial = container.emitted_by(header, chunks, partial, until * header.T)
+        n = container.slice_ends(chunks)[-1]
+        n += container.CHUNK_HEAD_SIZE + len(partial) if partial else 0
     else:
         n = _budget(header.width * header.height, n_bytes, bpp)
     if n > len(data):
         raise RateControlError(
             f"cannot cut a {len(data)}-byte stream to {n} bytes", best=float(len(data))
         )
-    return container.cut(data, n)
+    return container.cut_stream(data, n)
 
 
 def _coarsest(
@@ -138,7 +132,7 @@ def _shortest_prefix(data: bytes, reaches: Callable[[int], bool]) -> int:
     """The fewest bytes ``n`` with ``reaches(n)``, for ``reaches(len(data))`` true and assumed
     non-decreasing in ``n``: a bisection over the slice ends, then over the next slice's bytes."""
     _, chunks, _ = container.unpack(data)
-    ends = [*_slice_ends(chunks), len(data)]
+    ends = [*container.slice_ends(chunks), len(data)]
     # Invariant: the prefix of ends[hi] bytes reaches, that of ends[lo] does not (-1: none).
     lo, hi = -1, len(ends) - 1
     while hi - lo > 1:
@@ -153,19 +147,23 @@ def _shortest_prefix(data: bytes, reaches: Callable[[int], bool]) -> int:
     return hi
 
 
-def encode_to_target(
-    image,
-    quality: float | None = None,
+def cut_to_target(
+    image: np.ndarray,
+    first: Callable[[], bytes],
+    stream: Callable[[float], bytes] | None,
+    decode: Callable[[bytes], np.ndarray],
     *,
     target_bytes: int | None = None,
     target_bpp: float | None = None,
     target_psnr: float | None = None,
-    **params,
 ) -> bytes:
-    """Encode an image to exactly ``target_bytes`` bytes, to ``target_bpp`` (``floor(bpp*W*H/8)``
-    bytes), or to the fewest bytes that reach ``target_psnr`` dB, by cutting a stream (see the
-    module docstring for which). ``quality`` and ``params`` are those of
-    :func:`~spikecodec.encode`; with ``quality`` or ``theta`` given, that stream is cut.
+    """A stream of ``image`` cut to exactly ``target_bytes`` bytes, to ``target_bpp``
+    (``floor(bpp*W*H/8)`` bytes), or to the fewest bytes that reach ``target_psnr`` dB (see the
+    module docstring for which stream is cut).
+
+    ``first()`` gives the stream to cut when ``stream`` is None (a quality or theta given),
+    else the finest one (quality 100) from which ``stream(theta)`` is searched; ``decode`` is
+    the codec's.
     """
     if target_psnr is not None and (target_bytes is not None or target_bpp is not None):
         raise RateControlError("give one target: a rate (bytes or bpp) or a PSNR, not both")
@@ -173,18 +171,16 @@ def encode_to_target(
         isinstance(target_psnr, Real) and math.isfinite(target_psnr)
     ):
         raise RateControlError(f"the target PSNR must be a finite number, got {target_psnr!r}")
-    array = codec.load_image(image)
-    pixels = array.shape[0] * array.shape[1]
+    pixels = image.shape[0] * image.shape[1]
     n = None if target_psnr is not None else _budget(pixels, target_bytes, target_bpp)
-    fixed = quality is not None or "theta" in params
-    source = "the quality or theta given" if fixed else "quality 100"
-    data = codec.encode(array, quality if fixed else 100, **params)
+    source = "quality 100" if stream is not None else "the quality or theta given"
+    data = first()
 
-    def stream(x: float) -> bytes:
-        return codec.encode(array, theta=math.exp(x), **params)
+    def search(x: float) -> bytes:
+        return stream(math.exp(x))
 
     def fidelity(stream_bytes: bytes) -> float:
-        return psnr(array, codec.decode(stream_bytes))
+        return psnr(image, decode(stream_bytes))
 
     def log_size(stream_bytes: bytes) -> float:
         return math.log(len(stream_bytes))
@@ -195,17 +191,18 @@ def encode_to_target(
                 f"the target of {n} bytes exceeds the {len(data)}-byte stream of {source}",
                 best=float(len(data)),
             )
-        if not fixed:
+        if stream is not None:
             data = _coarsest(
-                stream, log_size, math.log(n), (data, log_size(data)), math.log1p(_BYTES_RTOL)
+                search, log_size, math.log(n), (data, log_size(data)), math.log1p(_BYTES_RTOL)
             )
-        return container.cut(data, n)
+        return container.cut_stream(data, n)
     best = fidelity(data)
     if best < target_psnr:
         raise RateControlError(
             f"the target of {target_psnr:g} dB is out of reach: {source} gives {best:.2f} dB",
             best=best,
         )
-    if not fixed:
-        data = _coarsest(stream, fidelity, target_psnr, (data, best), _PSNR_TOL)
-    return container.cut(data, _shortest_prefix(data, lambda m: fidelity(data[:m]) >= target_psnr))
+    if stream is not None:
+        data = _coarsest(search, fidelity, target_psnr, (data, best), _PSNR_TOL)
+    prefix = _shortest_prefix(data, lambda m: fidelity(data[:m]) >= target_psnr)
+    return container.cut_stream(data, prefix)

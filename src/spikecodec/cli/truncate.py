@@ -1,0 +1,35 @@
+"""``spikecodec truncate IN OUT``: cut a ``.spk`` file to a size, bit rate or instant."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import spikecodec as sc
+
+from .._io import write_atomic
+from .output import report_stream
+
+__all__ = ["add_parser"]
+
+
+def run(args: argparse.Namespace) -> None:
+    data = Path(args.input).read_bytes()
+    cut = sc.truncate(data, args.bytes, bpp=args.bpp, until=args.until)
+    write_atomic(args.output, cut, force=args.force)
+    report_stream(args.output, cut)
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "truncate", help="cut a .spk file to a size, bit rate or instant (no re-encoding)"
+    )
+    p.add_argument("input")
+    p.add_argument("output", help="the cut .spk file to write")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--bytes", type=int, help="exactly this many bytes, header included")
+    target.add_argument("--bpp", type=float, help="bits per pixel: floor(bpp*W*H/8) bytes")
+    target.add_argument("--until", type=float, help="the instant, a fraction of T in (0, 1]")
+    p.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
+    p.set_defaults(run=run)
+    return p

@@ -1,0 +1,220 @@
+"""The contexts of the coder's adaptive bit models, each model defined once.
+
+Every coded bit (but the signs of AC coefficients, coded at probability 1/2) has a context:
+one adaptive probability of :mod:`.rangecoder` among :data:`CONTEXTS`. A model is a named
+group of contexts indexed by a few small integers; :data:`MODELS` gives each model's
+dimensions and their sizes, from which its offset in the table and its strides follow, and the
+``*_context`` functions below turn the integers into the index (each dimension's value must lie
+below its size: the callers clamp them).
+
+What each dimension means (``chroma`` is 1 in a chroma plane, 0 in luma):
+
+- ``dc``: a DC count's bit in the slice. ``count``: the count so far (0, 1, 2 or more);
+  ``prediction``: where the DC predicted from the neighbouring blocks lies against the decision
+  point, 8 classes split at :data:`DC_SIGNIFICANCE_SPLITS` (count 0) or
+  :data:`DC_REFINEMENT_SPLITS` quarters of a count unit; ``phase``: the checkerboard half.
+- ``dc_sign``: the sign of a DC that starts firing. ``side``: the prediction below, around or
+  above zero.
+- ``growth``: whether a block's extent ``eob`` (1 + its last significant AC zigzag index) grows.
+  ``extent``: the bit length of the block's ``eob``; ``neighbours``: that of the mean ``eob`` of
+  its 4 neighbouring blocks.
+- ``extent``: a bit of the new ``eob - 1``, coded down a binary tree of 6 levels. ``node``: the
+  tree node (1..63); ``neighbours``: where the neighbours' mean ``eob`` lies against the node's
+  split, clamped to -2..2 in units of half the node's span.
+- ``significance``: whether a silent AC coefficient before ``eob`` fires. ``band``: its
+  frequency band (:data:`BAND`, 1..8, less one); ``inside``: its significant frequency neighbours
+  in the block (0, 1, 2+, DC included); ``around``: the 4 neighbouring blocks where the same
+  frequency is significant (0, 1, 2+); ``distance``: its distance to ``eob`` (:data:`EOB_DISTANCE`).
+- ``refinement``: a bit of an AC count significant before the slice. ``band``:
+  :data:`COARSE_BAND`; ``first``: whether it is the count's first refinement; ``inside`` (0..3)
+  and ``around`` (0..2) as above.
+
+Blocks above and to the left of the one being coded are already this slice's, so their
+significance is as the decoder will have it.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import numpy as np
+
+from .._jit import inline
+from ..tables import BLOCK, ZIGZAG
+
+__all__ = [
+    "BAND",
+    "BITLEN",
+    "COARSE_BAND",
+    "CONTEXTS",
+    "DC_REFINEMENT_SPLITS",
+    "DC_SIGNIFICANCE_SPLITS",
+    "EOB_DISTANCE",
+    "FREQUENCY_MASK",
+    "MODELS",
+    "NCOEF",
+    "PREDICTION_SHIFT",
+    "bit_mask",
+    "dc_context",
+    "dc_sign_context",
+    "edge_weights",
+    "extent_context",
+    "growth_context",
+    "refinement_context",
+    "significance_context",
+]
+
+NCOEF = BLOCK * BLOCK
+
+
+class Model(NamedTuple):
+    """A model's place in the table: its first context and the stride of each dimension."""
+
+    offset: int
+    strides: tuple[int, ...]
+    size: int
+
+
+_DIMENSIONS = {
+    "dc": (("count", 3), ("prediction", 8), ("phase", 2), ("chroma", 2)),
+    "dc_sign": (("side", 3), ("phase", 2), ("chroma", 2)),
+    "growth": (("extent", 7), ("neighbours", 7), ("chroma", 2)),
+    "extent": (("extent", 7), ("chroma", 2), ("node", 64), ("neighbours", 5)),
+    "significance": (("band", 8), ("inside", 3), ("around", 3), ("distance", 3), ("chroma", 2)),
+    "refinement": (("band", 3), ("first", 2), ("inside", 4), ("around", 3), ("chroma", 2)),
+}
+
+
+def _models() -> dict[str, Model]:
+    models, offset = {}, 0
+    for name, dims in _DIMENSIONS.items():
+        sizes = [size for _, size in dims]
+        strides = tuple(int(np.prod(sizes[i + 1 :], dtype=np.int64)) for i in range(len(sizes)))
+        size = int(np.prod(sizes))
+        models[name] = Model(offset, strides, size)
+        offset += size
+    return models
+
+
+MODELS = _models()
+"""Each model's :class:`Model`, in table order."""
+CONTEXTS = sum(m.size for m in MODELS.values())
+"""The number of contexts of all models."""
+
+_DC, _DC_SIGN, _GROWTH, _EXTENT, _SIG, _REFINE = ((m.offset, *m.strides) for m in MODELS.values())
+
+
+@inline
+def dc_context(count, prediction, phase, chroma):
+    """The ``dc`` model's context (see the module docstring)."""
+    o, s0, s1, s2, s3 = _DC
+    return o + count * s0 + prediction * s1 + phase * s2 + chroma * s3
+
+
+@inline
+def dc_sign_context(side, phase, chroma):
+    """The ``dc_sign`` model's context."""
+    o, s0, s1, s2 = _DC_SIGN
+    return o + side * s0 + phase * s1 + chroma * s2
+
+
+@inline
+def growth_context(extent, neighbours, chroma):
+    """The ``growth`` model's context (``extent``, ``neighbours``: bit lengths)."""
+    o, s0, s1, s2 = _GROWTH
+    return o + extent * s0 + neighbours * s1 + chroma * s2
+
+
+@inline
+def extent_context(extent, chroma, node, neighbours):
+    """The ``extent`` model's context (``neighbours`` already shifted to 0..4)."""
+    o, s0, s1, s2, s3 = _EXTENT
+    return o + extent * s0 + chroma * s1 + node * s2 + neighbours * s3
+
+
+@inline
+def significance_context(band, inside, around, distance, chroma):
+    """The ``significance`` model's context (``band``: :data:`BAND` less one)."""
+    o, s0, s1, s2, s3, s4 = _SIG
+    return o + band * s0 + inside * s1 + around * s2 + distance * s3 + chroma * s4
+
+
+@inline
+def refinement_context(band, first, inside, around, chroma):
+    """The ``refinement`` model's context."""
+    o, s0, s1, s2, s3, s4 = _REFINE
+    return o + band * s0 + first * s1 + inside * s2 + around * s3 + chroma * s4
+
+
+_IDX = np.arange(NCOEF)
+BAND = np.digitize(_IDX, [1, 3, 6, 10, 15, 21, 28, 36])
+"""Frequency band of each zigzag index: 0 the DC, then 1..8 growing groups of AC coefficients."""
+COARSE_BAND = np.digitize(_IDX, [6, 21])
+"""Coarser bands of the refinement: zigzag 1-5, 6-20, 21-63 (0, 1, 2)."""
+BITLEN = np.minimum([int(v).bit_length() for v in range(NCOEF + 1)], 6)
+"""Bit length of an ``eob`` 0..64, at most 6."""
+EOB_DISTANCE = np.digitize(_IDX, [2, 6])
+"""Class of a coefficient's distance to ``eob``: 0-1, 2-5, 6 and more."""
+
+DC_SIGNIFICANCE_SPLITS = np.array([-3, -2, -1, 0, 2, 4, 8])
+DC_REFINEMENT_SPLITS = np.array([-8, -4, -2, 0, 2, 4, 8])
+"""Where the DC prediction's classes split, in quarters of the plane's count unit, against the
+decision point (see :func:`~spikecodec.entropy.passes.dc_pass`)."""
+PREDICTION_SHIFT = 22
+"""A boundary difference of ``2**PREDICTION_SHIFT`` is one DC count unit (:func:`edge_weights`
+scales by ``2**20``, the DC's ``sum(3/8 - 1/8) = 2`` and its count doubled by ``value2``)."""
+
+
+def bit_mask(indices) -> np.int64:
+    """The int64 with bits ``indices`` (< 64) set."""
+    return np.array(sum(1 << int(k) for k in indices), np.uint64).view(np.int64)[()]
+
+
+def _frequency_neighbours() -> np.ndarray:
+    """Zigzag indices of the 4 neighbours of each zigzag position in the 8x8 frequency grid
+    (64 where off the grid)."""
+    pos = np.empty(NCOEF, dtype=np.int64)
+    pos[ZIGZAG] = _IDX
+    nbrs = np.full((NCOEF, 4), NCOEF, dtype=np.int64)
+    for z, r in enumerate(ZIGZAG):
+        i, j = divmod(int(r), BLOCK)
+        for n, (di, dj) in enumerate(((-1, 0), (1, 0), (0, -1), (0, 1))):
+            if 0 <= i + di < BLOCK and 0 <= j + dj < BLOCK:
+                nbrs[z, n] = pos[(i + di) * BLOCK + j + dj]
+    return nbrs
+
+
+FREQUENCY_MASK = np.array([bit_mask(row[row < NCOEF]) for row in _frequency_neighbours()])
+"""Bit f of ``FREQUENCY_MASK[k]`` is set for each neighbour f of zigzag index k in the 8x8
+frequency grid (up, down, left, right)."""
+
+
+@functools.lru_cache(maxsize=16)
+def edge_weights(weights: tuple[float, ...]) -> np.ndarray:
+    """The DC prediction's boundary weights, (64, 4) integers ``E[k, side] = round(2^20 * w_k *
+    sum(3*b_0 - b_1))``: the boundary line ``b_0`` and the one inside it ``b_1`` of DCT basis
+    ``k`` (zigzag, orthonormal) on the left, right, top and bottom side; ``w_k`` the band's
+    step relative to the DC's. For the DC, ``sum(3/8 - 1/8) = 2``.
+
+    A block's DC is predicted by continuing each neighbour's two boundary pixel lines into it
+    (boundary matching); averaged over a boundary this is linear in the counts,
+    ``8*mean(a_0 + ((a_0 - a_1) + (b_1 - b_0))/2 - b_0) = sum(3a_0 - a_1)/2 - sum(3b_0 - b_1)/2``,
+    so each block keeps one integer per side: ``sum_k value_k * E[k, side]``.
+    """
+    n = np.arange(BLOCK)
+    basis = np.sqrt(np.where(n == 0, 1.0, 2.0) / BLOCK)[:, None] * np.cos(
+        np.pi * (2 * n[None, :] + 1) * n[:, None] / (2 * BLOCK)
+    )  # basis[u, i]
+    u, v = np.divmod(ZIGZAG, BLOCK)
+    pixels = basis[u][:, :, None] * basis[v][:, None, :]  # (64, rows, cols)
+    sides = [
+        3 * pixels[:, :, 0] - pixels[:, :, 1],
+        3 * pixels[:, :, 7] - pixels[:, :, 6],
+        3 * pixels[:, 0, :] - pixels[:, 1, :],
+        3 * pixels[:, 7, :] - pixels[:, 6, :],
+    ]
+    c = np.stack([s.sum(axis=1) for s in sides], axis=1)
+    w = np.asarray(weights)
+    w = np.clip(np.nan_to_num(w / w[0]), 0, 1 << 12)
+    return np.rint(c * w[:, None] * (1 << 20)).astype(np.int64)

@@ -1,0 +1,32 @@
+"""The ``.spk`` file format (:mod:`~spikecodec.format.container`): reading and writing streams
+imports no compiled kernel."""
+
+from .container import (
+    CHUNK_HEAD_SIZE,
+    HEADER_SIZE,
+    MAGIC,
+    MAX_IMAGE_PIXELS,
+    Header,
+    PartialChunk,
+    cut_stream,
+    emitted_by,
+    pack,
+    read_header,
+    slice_ends,
+    unpack,
+)
+
+__all__ = [
+    "CHUNK_HEAD_SIZE",
+    "HEADER_SIZE",
+    "MAGIC",
+    "MAX_IMAGE_PIXELS",
+    "Header",
+    "PartialChunk",
+    "cut_stream",
+    "emitted_by",
+    "pack",
+    "read_header",
+    "slice_ends",
+    "unpack",
+]

@@ -1,0 +1,198 @@
+"""Encoding parameters and stream geometry: defaults, domains, and what follows from them.
+
+One owner for what the encoder is told and what a decoder derives from the stream header:
+
+- the encoding parameters (:data:`DEFAULTS`, :data:`ENCODE_OPTIONS`): ``quality`` 1..100 on
+  libjpeg's scale, or the base threshold ``theta`` itself; the membrane ``R``, ``C`` and the
+  window ``T`` (ms, ``tau = R*C`` in ms); the threshold ``table``; the bias current ``bias`` as
+  a fraction ``beta`` of a step; the chroma threshold factor ``chroma``;
+- their domains, checked with :class:`~spikecodec.ParameterError` on the way in
+  (:func:`encoding_header`) and by the container on the way out (:func:`domain_error`);
+- the :class:`Header` a stream starts with, and its geometry: the colour planes' shapes
+  (:func:`plane_shapes`) and block grids (:func:`block_grid`), each band's threshold
+  (:func:`band_thresholds`), and the instant each time slice completes (:func:`slice_instants`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from numbers import Real
+
+import numpy as np
+
+from .errors import ParameterError
+from .tables import BLOCK, TABLES, quality_to_step, table_weights
+
+__all__ = [
+    "DEFAULTS",
+    "DEFAULT_QUALITY",
+    "ENCODE_OPTIONS",
+    "MAX_SLICES",
+    "MODES",
+    "PARAM_MAX",
+    "PARAM_MIN",
+    "Header",
+    "band_thresholds",
+    "block_grid",
+    "domain_error",
+    "encoding_header",
+    "plane_shapes",
+    "positive",
+    "slice_instants",
+]
+
+DEFAULT_QUALITY = 75
+DEFAULTS = {"R": 1e4, "C": 1.0, "T": 100.0, "table": "mild", "bias": 0.3, "chroma": 1.0}
+"""The encoder's defaults: ``R*C = 100*T``, the nearly uniform (little leak) regime."""
+ENCODE_OPTIONS = ("quality", "theta", *DEFAULTS)
+"""The keyword parameters of :func:`spikecodec.encode` that set the neurons."""
+MODES = ("L", "RGB")
+"""Image modes, in the order of their ids in the stream header."""
+MAX_SLICES = 31
+"""Time slices at most: counts stay below ``2**31``, which the decoder holds in int32."""
+PARAM_MIN = 1e-30
+PARAM_MAX = 1e30
+"""R, C, T (ms), theta and chroma lie in ``[PARAM_MIN, PARAM_MAX]``: far wider than any use, and
+narrow enough that no threshold, step or reconstruction derived from them (products and
+quotients of a few of them and of counts below ``2**MAX_SLICES``) overflows or divides by 0."""
+_BOUNDED = ("R", "C", "T", "theta", "chroma")
+
+
+@dataclass(frozen=True)
+class Header:
+    """What a decoder needs before the first time slice: image geometry and neurons.
+
+    ``mode`` is ``"L"`` or ``"RGB"`` (YCbCr 4:2:0 inside), ``width`` and ``height`` in pixels;
+    ``R``, ``C``, ``T`` (ms) the membrane and the window, ``theta`` the base threshold, ``bias``
+    the bias current as a fraction ``beta`` of a step, ``table`` the id of the threshold table
+    (:data:`~spikecodec.tables.TABLES`), ``chroma`` the chroma planes' threshold factor,
+    ``slices`` the number of time slices (bit-planes of the counts); ``cut`` marks a cut stream,
+    which may end before its last slice, inside one.
+    """
+
+    mode: str
+    width: int
+    height: int
+    R: float
+    C: float
+    T: float
+    theta: float
+    bias: float
+    table: int
+    chroma: float
+    slices: int
+    cut: bool = False
+
+
+def domain_error(name: str, value) -> str | None:
+    """Why ``value`` lies outside the domain of the header field ``name``, or None."""
+    if name in _BOUNDED:
+        if not PARAM_MIN <= value <= PARAM_MAX:  # also False for NaN
+            return f"{name} = {value!r} (the format allows {PARAM_MIN:g} to {PARAM_MAX:g})"
+    elif name == "bias":
+        if not 0 <= value < 1:
+            return f"bias = {value!r} (must lie in [0, 1))"
+    elif name == "table":
+        if not 0 <= value < len(TABLES):
+            return f"threshold table id {value}"
+    elif name == "slices":
+        if not 1 <= value <= MAX_SLICES:
+            return f"number of time slices {value} (1 to {MAX_SLICES})"
+    return None
+
+
+def _number(name: str, value) -> float:
+    """``value`` as a float, refusing what is not a real number (booleans included)."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise ParameterError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    return float(value)
+
+
+def _real(name: str, value) -> float:
+    """``value`` as a finite float."""
+    value = _number(name, value)
+    if not math.isfinite(value):
+        raise ParameterError(f"{name} must be finite, got {value!r}")
+    return value
+
+
+def positive(name: str, value) -> float:
+    """``value`` as a float if it is a positive finite real number, else
+    :class:`ParameterError`."""
+    value = _number(name, value)
+    if not (math.isfinite(value) and value > 0):
+        raise ParameterError(f"{name} must be a positive finite number, got {value!r}")
+    return value
+
+
+def _checked(name: str, value) -> float:
+    value = _real(name, value)
+    problem = domain_error(name, value)
+    if problem is not None:
+        raise ParameterError(f"invalid {problem}")
+    return value
+
+
+def encoding_header(
+    mode: str,
+    width: int,
+    height: int,
+    quality=None,
+    *,
+    theta=None,
+    R=DEFAULTS["R"],
+    C=DEFAULTS["C"],
+    T=DEFAULTS["T"],
+    table=DEFAULTS["table"],
+    bias=DEFAULTS["bias"],
+    chroma=DEFAULTS["chroma"],
+) -> Header:
+    """The header of a stream encoding an image of ``mode`` and size with these parameters
+    (those of :func:`spikecodec.encode`), every one checked (:class:`ParameterError`).
+
+    ``quality`` sets ``theta`` so that the base step ``C*theta/T`` is
+    :func:`~spikecodec.tables.quality_to_step` (default quality
+    :data:`DEFAULT_QUALITY`); ``bias`` and ``chroma`` are rounded to the float32 the header
+    stores, so that the encoder quantizes with what the decoder reads. ``slices`` is 1 until the
+    counts are known.
+    """
+    if quality is not None and theta is not None:
+        raise ParameterError("give either quality or theta, not both")
+    R, C, T = (_checked(name, v) for name, v in (("R", R), ("C", C), ("T", T)))
+    if not isinstance(table, str) or table not in TABLES:
+        raise ParameterError(f"table must be one of {', '.join(TABLES)}, got {table!r}")
+    bias = _checked("bias", np.float32(_real("bias", bias)))
+    chroma = _checked("chroma", np.float32(_real("chroma", chroma)))
+    if theta is None:
+        step = quality_to_step(_real("quality", DEFAULT_QUALITY if quality is None else quality))
+        theta = step * T / C
+    theta = _checked("theta", theta)
+    return Header(mode, width, height, R, C, T, theta, bias, TABLES.index(table), chroma, 1)
+
+
+def block_grid(shape: tuple[int, int]) -> tuple[int, int]:
+    """The 8x8 blocks ``(rows, columns)`` covering a plane of ``shape`` pixels (padded)."""
+    return -(-shape[0] // BLOCK), -(-shape[1] // BLOCK)
+
+
+def plane_shapes(header: Header) -> list[tuple[int, int]]:
+    """The colour planes' shapes: Y, then for RGB the 4:2:0 Cb and Cr."""
+    h, w = header.height, header.width
+    if header.mode == "L":
+        return [(h, w)]
+    half = ((h + 1) // 2, (w + 1) // 2)
+    return [(h, w), half, half]
+
+
+def band_thresholds(header: Header, chroma: bool) -> np.ndarray:
+    """The 64 thresholds ``theta_f = theta * W[f]`` (zigzag order) of a luma or chroma plane,
+    chroma also times ``header.chroma``."""
+    weights = table_weights(TABLES[header.table], chroma)
+    return header.theta * weights * (header.chroma if chroma else 1.0)
+
+
+def slice_instants(header: Header) -> np.ndarray:
+    """The instant (ms) each time slice completes: ``T / 2**(S-1-s)`` for slice ``s`` of
+    ``S``."""
+    return header.T / np.exp2(np.arange(header.slices - 1, -1, -1))

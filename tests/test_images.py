@@ -1,0 +1,162 @@
+"""What the codec takes as an image (:func:`spikecodec.load_image`, through ``encode``):
+arrays, PIL images, paths and file objects; the modes converted and those refused."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import spikecodec as sc
+from spikecodec.data import load_sample
+from spikecodec.errors import SpikeCodecError, UnsupportedImageError
+from spikecodec.metrics import psnr
+
+
+@pytest.fixture(scope="module")
+def sample() -> np.ndarray:
+    return load_sample("kodim23")
+
+
+def png_bytes(image) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def raw_png(width: int, height: int, depth: int, colour: int, raw: bytes) -> bytes:
+    """A PNG written by hand (to get what Pillow cannot save: 16-bit RGB, huge sizes)."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    ihdr = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_encode_accepts_a_path_a_file_object_and_a_pil_image(tmp_path, sample):
+    path = tmp_path / "in.png"
+    Image.fromarray(sample).save(path)
+    expected = sc.encode(sample)
+    assert sc.encode(path) == expected
+    assert sc.encode(str(path)) == expected
+    with open(path, "rb") as f:
+        assert sc.encode(f) == expected
+    assert sc.encode(Image.fromarray(sample)) == expected
+
+
+def test_a_non_image_file_is_refused(tmp_path):
+    path = tmp_path / "notes.png"
+    path.write_text("this is not an image\n")
+    with pytest.raises(UnsupportedImageError, match="cannot read an image"):
+        sc.encode(path)
+
+
+def test_an_empty_file_is_refused(tmp_path):
+    path = tmp_path / "empty.png"
+    path.write_bytes(b"")
+    with pytest.raises(UnsupportedImageError, match="cannot read an image"):
+        sc.encode(path)
+
+
+def test_a_missing_file_is_refused(tmp_path):
+    with pytest.raises(UnsupportedImageError, match="cannot read an image"):
+        sc.encode(tmp_path / "absent.png")
+
+
+def test_a_truncated_png_is_refused(tmp_path, sample):
+    data = png_bytes(Image.fromarray(sample))
+    path = tmp_path / "cut.png"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(UnsupportedImageError, match="truncated"):
+        sc.encode(path)
+
+
+def test_a_16_bit_grayscale_png_is_refused(tmp_path):
+    path = tmp_path / "deep.png"
+    Image.fromarray((np.arange(64, dtype=np.uint16) * 1000).reshape(8, 8)).save(path)
+    with Image.open(path) as im:
+        assert im.mode.startswith("I")  # Pillow keeps the 16 bits
+    with pytest.raises(UnsupportedImageError, match="8-bit"):
+        sc.encode(path)
+
+
+def test_a_16_bit_rgb_png_is_refused(tmp_path):
+    w, h = 5, 4
+    rows = (np.arange(w * h * 3, dtype=">u2") * 1000).reshape(h, w * 3)
+    path = tmp_path / "deep_rgb.png"
+    path.write_bytes(raw_png(w, h, 16, 2, b"".join(b"\0" + r.tobytes() for r in rows)))
+    with pytest.raises(UnsupportedImageError, match="8-bit|16"):
+        sc.encode(path)
+
+
+def test_a_decompression_bomb_is_a_limit_error(tmp_path):
+    path = tmp_path / "bomb.png"
+    path.write_bytes(raw_png(30_000, 30_000, 8, 0, b"\0" * 31))
+    with pytest.raises(SpikeCodecError, match="pixels"):
+        sc.encode(path)
+
+
+def test_cmyk_is_converted_and_decodes_to_rgb(sample):
+    cmyk = Image.fromarray(sample).convert("CMYK")
+    out = sc.decode(sc.encode(cmyk, quality=90))
+    assert out.shape == sample.shape
+    assert psnr(np.asarray(cmyk.convert("RGB")), out) > 35.0
+
+
+def test_palette_is_converted_and_decodes_to_rgb(sample):
+    pal = Image.fromarray(sample).quantize(64)
+    assert pal.mode == "P"
+    out = sc.decode(sc.encode(pal, quality=90))
+    assert out.shape == sample.shape
+    assert psnr(np.asarray(pal.convert("RGB")), out) > 30.0
+
+
+def test_bilevel_is_converted_to_grayscale():
+    im = Image.fromarray(np.eye(16, dtype=bool))
+    assert im.mode == "1"
+    out = sc.decode(sc.encode(im, quality=100))
+    assert out.shape == (16, 16)
+    assert np.abs(out.astype(int) - 255 * np.eye(16)).max() <= 8
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA", "PA"])
+def test_images_with_alpha_are_refused(mode):
+    with pytest.raises(UnsupportedImageError, match="alpha"):
+        sc.encode(Image.new(mode, (9, 7)))
+
+
+def test_a_palette_with_transparency_is_refused(tmp_path):
+    im = Image.new("P", (9, 7))
+    im.info["transparency"] = 0
+    with pytest.raises(UnsupportedImageError, match="alpha"):
+        sc.encode(im)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint16, np.int64, bool])
+def test_non_uint8_arrays_are_refused(dtype):
+    with pytest.raises(UnsupportedImageError, match="uint8"):
+        sc.encode(np.zeros((8, 8), dtype=dtype))
+
+
+@pytest.mark.parametrize("shape", [(8,), (8, 8, 4), (8, 8, 2), (2, 8, 8, 3), ()])
+def test_wrong_array_shapes_are_refused(shape):
+    with pytest.raises(UnsupportedImageError, match="shape"):
+        sc.encode(np.zeros(shape, np.uint8))
+
+
+@pytest.mark.parametrize("shape", [(0, 5), (5, 0), (0, 0, 3)])
+def test_empty_arrays_are_refused(shape):
+    with pytest.raises(UnsupportedImageError, match="empty"):
+        sc.encode(np.zeros(shape, np.uint8))

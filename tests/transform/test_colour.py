@@ -1,0 +1,170 @@
+"""Colour conversion and 4:2:0 resampling.
+
+The fused kernels are checked against numpy references (:mod:`naive`), which are themselves
+checked here against the formulas: the JFIF matrix's known values, Pillow's own RGB -> YCbCr
+conversion, the 2x2 means, and libjpeg's "fancy" upsampling written as a loop.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+import naive
+from spikecodec.transform.colour import colour_planes, rgb_to_ycbcr_420, ycbcr420_to_rgb
+
+shapes = st.tuples(st.integers(1, 40), st.integers(1, 40))
+
+
+# --------------------------------------------------------------------------------------------
+# The references against the formulas
+
+
+def test_the_reference_conversion_layout_and_known_values():
+    rgb = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255], [77, 77, 77]]], dtype=np.uint8)
+    ycc = naive.rgb_to_ycbcr(rgb)
+    assert ycc.shape == (3, 1, 4)
+    # JFIF: Y = .299 R + .587 G + .114 B; a gray pixel has Cb = Cr = 128.
+    np.testing.assert_allclose(ycc[0, 0], [0.299 * 255, 0.587 * 255, 0.114 * 255, 77], atol=1e-9)
+    np.testing.assert_allclose(ycc[1:, 0, 3], [128.0, 128.0], atol=1e-9)
+    # Cb peaks at blue, Cr at red: 128 + 0.5 * 255.
+    assert ycc[1, 0, 2] == pytest.approx(255.5)
+    assert ycc[2, 0, 0] == pytest.approx(255.5)
+
+
+def test_the_reference_conversion_agrees_with_pillow_within_one_level():
+    rng = np.random.default_rng(2)
+    rgb = rng.integers(0, 256, (32, 48, 3), dtype=np.uint8)
+    ours = np.rint(naive.rgb_to_ycbcr(rgb))  # Pillow works in fixed point and truncates
+    pil = np.asarray(Image.fromarray(rgb).convert("YCbCr")).transpose(2, 0, 1).astype(np.float64)
+    assert np.abs(ours - pil).max() <= 1.0
+
+
+def test_the_reference_round_trip_of_every_extreme_colour():
+    corners = np.array(
+        [[r, g, b] for r in (0, 255) for g in (0, 255) for b in (0, 255)], dtype=np.uint8
+    ).reshape(2, 4, 3)
+    back = naive.ycbcr_to_rgb(*naive.rgb_to_ycbcr(corners))
+    assert np.abs(back.astype(int) - corners).max() <= 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape=shapes, seed=st.integers(0, 2**32 - 1))
+@example(shape=(1, 1), seed=0)
+@example(shape=(7, 13), seed=1)
+def test_the_reference_downsampling_averages_each_2x2_cell(shape, seed):
+    # Odd sizes replicate the last row/column: the mean over the pixels the cell holds.
+    rng = np.random.default_rng(seed)
+    plane = rng.uniform(0, 255, shape)
+    out = naive.downsample_420(plane)
+    h, w = shape
+    assert out.shape == ((h + 1) // 2, (w + 1) // 2)
+    expected = np.array(
+        [
+            [plane[2 * i : 2 * i + 2, 2 * j : 2 * j + 2].mean() for j in range(out.shape[1])]
+            for i in range(out.shape[0])
+        ]
+    )
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape=shapes, seed=st.integers(0, 2**32 - 1))
+@example(shape=(1, 1), seed=0)
+@example(shape=(7, 13), seed=1)
+def test_the_reference_upsampling_is_separable_fancy_upsampling(shape, seed):
+    h, w = shape
+    rng = np.random.default_rng(seed)
+    small = rng.uniform(0, 255, ((h + 1) // 2, (w + 1) // 2))
+    out = naive.upsample_420(small, shape)
+    assert out.shape == shape
+    rows = np.array([naive.fancy_upsample_1d(r, w) for r in small])
+    expected = np.array([naive.fancy_upsample_1d(c, h) for c in rows.T]).T
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-9)
+
+
+# --------------------------------------------------------------------------------------------
+# The kernels against the references
+
+
+def assert_same_rgb(ours, y, cb, cr):
+    """``ours`` equals the reference's RGB wherever that is not within 1e-9 of a rounding tie."""
+    full = y.shape
+    cb, cr = naive.upsample_420(cb, full), naive.upsample_420(cr, full)
+    expected = naive.ycbcr_to_rgb(y, cb, cr)
+    assert ours.shape == expected.shape and ours.dtype == np.uint8
+    unrounded = naive.ycbcr_to_rgb_unrounded(y, cb, cr).transpose(1, 2, 0)
+    tie = np.abs(unrounded - np.floor(unrounded) - 0.5) < 1e-9
+    np.testing.assert_array_equal(ours[~tie], expected[~tie])
+    assert np.abs(ours.astype(int) - expected)[tie].max(initial=0) <= 1
+
+
+def assert_matches_the_reference(rgb: np.ndarray):
+    """Conversion with 4:2:0 chroma, and back from perturbed planes (some out of gamut)."""
+    y, cb, cr = rgb_to_ycbcr_420(rgb)
+    ycc = naive.rgb_to_ycbcr(rgb)
+    assert y.dtype == cb.dtype == np.float64
+    np.testing.assert_allclose(y, ycc[0], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(cb, naive.downsample_420(ycc[1]), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(cr, naive.downsample_420(ycc[2]), rtol=0, atol=1e-9)
+    rng = np.random.default_rng(rgb.size)
+    y, cb, cr = (p + rng.normal(0, 3, p.shape) for p in (y, cb, cr))  # as if decoded
+    assert_same_rgb(ycbcr420_to_rgb(y, cb, cr), y, cb, cr)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (7, 13), (9, 17), (33, 65), (1, 2), (2, 1), (64, 72)])
+def test_the_kernels_match_the_reference_on_random_images(shape):
+    rng = np.random.default_rng(shape[0] * 1000 + shape[1])
+    assert_matches_the_reference(rng.integers(0, 256, (*shape, 3), dtype=np.uint8))
+
+
+@settings(max_examples=25, deadline=None)
+@given(shape=st.tuples(st.integers(1, 150), st.integers(1, 150)), seed=st.integers(0, 2**32 - 1))
+def test_the_kernels_match_the_reference_on_any_size(shape, seed):
+    rng = np.random.default_rng(seed)
+    assert_matches_the_reference(rng.integers(0, 256, (*shape, 3), dtype=np.uint8))
+
+
+def test_the_kernels_match_the_reference_on_a_photograph(data_dir):
+    with Image.open(data_dir / "kodak" / "kodim23.png") as im:
+        rgb = np.asarray(im.convert("RGB"))
+    assert_matches_the_reference(rgb)
+    assert_matches_the_reference(rgb[:333, :517])
+
+
+def test_a_constant_image_stays_constant():
+    rgb = np.empty((7, 13, 3), np.uint8)
+    rgb[...] = (200, 30, 90)
+    np.testing.assert_array_equal(ycbcr420_to_rgb(*rgb_to_ycbcr_420(rgb)), rgb)
+
+
+def test_colour_planes_are_the_gray_image_or_ycbcr_420():
+    rng = np.random.default_rng(6)
+    gray = rng.integers(0, 256, (9, 11), dtype=np.uint8)
+    (plane,) = colour_planes(gray)
+    assert plane is gray
+    rgb = rng.integers(0, 256, (9, 11, 3), dtype=np.uint8)
+    for got, want in zip(colour_planes(rgb), rgb_to_ycbcr_420(rgb), strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_the_kernels_accept_any_layout_and_dtype():
+    rng = np.random.default_rng(5)
+    rgb = rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    fused = rgb_to_ycbcr_420(rgb)
+    for variant in (naive.strided(rgb), rgb.astype(np.float32)):
+        for got, want in zip(rgb_to_ycbcr_420(variant), fused, strict=True):
+            np.testing.assert_array_equal(got, want)
+    y, cb, cr = fused
+    expected = ycbcr420_to_rgb(y, cb, cr)
+    got = ycbcr420_to_rgb(naive.strided(y), np.asfortranarray(cb), cr)
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_chroma_of_the_wrong_shape_is_refused():
+    # The compiled loops do not check bounds: the wrapper refuses what would read past an array.
+    with pytest.raises(ValueError, match="4:2:0"):
+        ycbcr420_to_rgb(np.zeros((5, 6)), np.zeros((2, 3)), np.zeros((2, 3)))
