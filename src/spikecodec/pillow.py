@@ -106,6 +106,7 @@ class SpkDecoder(ImageFile.PyDecoder):
     _pulls_fd = True
 
     def decode(self, buffer: bytes | Image.SupportsArrayInterface) -> tuple[int, int]:
+        """Decode the whole stream from the file (Pillow's buffer is not used)."""
         assert self.fd is not None
         data = self.fd.read()
         try:

@@ -17,6 +17,7 @@ __all__ = ["add_parser"]
 
 
 def run(args: argparse.Namespace) -> None:
+    """Run the command as parsed (errors propagate: :func:`spikecodec.cli.main` reports them)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SpikeCodecWarning)
         image = sc.decode(Path(args.input).read_bytes(), strict=args.strict, until=args.until)
@@ -26,6 +27,7 @@ def run(args: argparse.Namespace) -> None:
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add ``spikecodec decode`` to the command\'s subparsers."""
     p = subparsers.add_parser("decode", help="decompress a .spk file into an image file")
     p.add_argument("input")
     p.add_argument("output", help="image file; the format follows the extension (.png, ...)")

@@ -15,6 +15,7 @@ __all__ = ["add_parser"]
 
 
 def run(args: argparse.Namespace) -> None:
+    """Run the command as parsed (errors propagate: :func:`spikecodec.cli.main` reports them)."""
     options = dict(R=args.R, C=args.C, T=args.T, table=args.table, bias=args.bias)
     if args.theta is not None:
         options["theta"] = args.theta
@@ -26,6 +27,7 @@ def run(args: argparse.Namespace) -> None:
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add ``spikecodec encode`` to the command\'s subparsers."""
     p = subparsers.add_parser("encode", help="compress an image into a .spk file")
     p.add_argument("input", help="any image Pillow opens (8-bit grayscale or RGB)")
     p.add_argument("output", help="the .spk file to write")

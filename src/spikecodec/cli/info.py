@@ -13,6 +13,7 @@ __all__ = ["add_parser"]
 
 
 def run(args: argparse.Namespace) -> None:
+    """Run the command as parsed (errors propagate: :func:`spikecodec.cli.main` reports them)."""
     data = Path(args.input).read_bytes()
     header, chunks, partial = container.unpack(data)
     print(f"file        {args.input} ({len(data)} bytes)")
@@ -32,6 +33,7 @@ def run(args: argparse.Namespace) -> None:
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add ``spikecodec info`` to the command\'s subparsers."""
     p = subparsers.add_parser("info", help="describe a .spk file")
     p.add_argument("input")
     p.set_defaults(run=run)

@@ -30,6 +30,7 @@ def run(args: argparse.Namespace) -> None:
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add ``spikecodec progressive`` to the command\'s subparsers."""
     p = subparsers.add_parser(
         "progressive",
         help="figures of decoding in time: strip, animation, PSNR/SSIM vs time and bytes",

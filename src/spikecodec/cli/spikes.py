@@ -44,6 +44,7 @@ def run(args: argparse.Namespace) -> None:
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add ``spikecodec spikes`` to the command\'s subparsers."""
     p = subparsers.add_parser("spikes", help="export the neurons' spikes (address events) as .npz")
     p.add_argument("input", help="an image, or a .spk stream (recognized by its magic bytes)")
     p.add_argument("--out", required=True, help="the .npz file to write")

@@ -14,6 +14,7 @@ __all__ = ["add_parser"]
 
 
 def run(args: argparse.Namespace) -> None:
+    """Run the command as parsed (errors propagate: :func:`spikecodec.cli.main` reports them)."""
     data = Path(args.input).read_bytes()
     cut = sc.truncate(data, args.bytes, bpp=args.bpp, until=args.until)
     write_atomic(args.output, cut, force=args.force)
@@ -21,6 +22,7 @@ def run(args: argparse.Namespace) -> None:
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add ``spikecodec truncate`` to the command\'s subparsers."""
     p = subparsers.add_parser(
         "truncate", help="cut a .spk file to a size, bit rate or instant (no re-encoding)"
     )

@@ -168,6 +168,7 @@ class _Blocks:
 
     @property
     def masks(self):
+        """``(significant, fresh, eob, order)``, as the pass kernels take them."""
         return self.significant, self.fresh, self.eob, self.order
 
     def span(self, step: str) -> tuple[int, int]:
