@@ -131,47 +131,61 @@ def downsample_420(plane):
     return padded.reshape((h + 1) // 2, 2, (w + 1) // 2, 2).mean(axis=(1, 3))
 
 
-def _upsample_axis(plane, axis, size):
-    ext = np.concatenate([np.take(plane, [0], axis), plane, np.take(plane, [-1], axis)], axis=axis)
-    n = plane.shape[axis]
-    centre = np.take(ext, np.arange(1, n + 1), axis)
-    before = np.take(ext, np.arange(0, n), axis)
-    after = np.take(ext, np.arange(2, n + 2), axis)
-    even, odd = 0.75 * centre + 0.25 * before, 0.75 * centre + 0.25 * after
-    out = np.stack([even, odd], axis=axis + 1)
-    shape = list(plane.shape)
-    shape[axis] = 2 * n
-    return np.take(out.reshape(shape), np.arange(size), axis)
+def _catmull_rom(t: float) -> list[float]:
+    """Catmull-Rom weights of samples -1, 0, 1, 2 at ``0 <= t < 1`` past sample 0."""
+    return [
+        (-(t**3) + 2 * t**2 - t) / 2,
+        (3 * t**3 - 5 * t**2 + 2) / 2,
+        (-3 * t**3 + 4 * t**2 + t) / 2,
+        (t**3 - t**2) / 2,
+    ]
+
+
+def upsample_1d(row: np.ndarray, size: int) -> list[float]:
+    """A 2x upsampled row by Catmull-Rom interpolation, edges replicated: output pixel ``r``
+    lies at ``r/2 - 1/4`` in chroma samples (the centre of a 2x2 cell is its chroma sample)."""
+    n = len(row)
+    out = []
+    for r in range(size):
+        x = r / 2 - 0.25
+        i = math.floor(x)
+        weights = _catmull_rom(x - i)
+        out.append(sum(w * row[min(max(i - 1 + d, 0), n - 1)] for d, w in enumerate(weights)))
+    return out
 
 
 def upsample_420(plane, shape):
-    """libjpeg's fancy upsampling, separable, edges replicated."""
-    return _upsample_axis(_upsample_axis(plane, 0, shape[0]), 1, shape[1])
-
-
-def fancy_upsample_1d(row: np.ndarray, size: int) -> list[float]:
-    """libjpeg's h2v1 fancy upsampling as a loop, edges replicated:
-    ``out[2i] = (3 c[i] + c[i-1]) / 4``, ``out[2i+1] = (3 c[i] + c[i+1]) / 4``."""
-    n = len(row)
-    out = []
-    for i in range(n):
-        left, right = row[max(i - 1, 0)], row[min(i + 1, n - 1)]
-        out += [0.75 * row[i] + 0.25 * left, 0.75 * row[i] + 0.25 * right]
-    return out[:size]
+    """Separable 2x Catmull-Rom upsampling (columns, then rows), cropped to ``shape``."""
+    columns = np.array([upsample_1d(c, shape[0]) for c in np.asarray(plane).T]).T
+    return np.array([upsample_1d(r, shape[1]) for r in columns]).reshape(shape)
 
 
 # --------------------------------------------------------------------------------------------
 # The binary range coder and its bit models, as the entropy module's docstring states them.
 
-P_BITS, P_MIN, WINDOW = 16, 16, 63
+P_BITS, P_MIN, FAST, SLOW = 16, 16, 15, 127
 
 
-def adapted(p: int, n: int, bit: int) -> tuple[int, int]:
-    """A model after a bit: ``p += floor((2^16*bit - p)*r_n / 2^16)``, ``r_n = round(2^16/(n+2))``,
-    clamped to ``[P_MIN, 2^16 - P_MIN]``; ``n`` counts up to ``WINDOW``."""
-    r = ((1 << P_BITS) + (n + 2) // 2) // (n + 2)
-    p += (((bit << P_BITS) - p) * r) >> P_BITS
-    return min(max(p, P_MIN), (1 << P_BITS) - P_MIN), min(n + 1, WINDOW)
+def _moved(e: int, m: int, bit: int) -> int:
+    r = ((1 << P_BITS) + (m + 2) // 2) // (m + 2)
+    e += (((bit << P_BITS) - e) * r) >> P_BITS
+    return min(max(e, P_MIN), (1 << P_BITS) - P_MIN)
+
+
+def adapted(model: tuple[int, int, int], bit: int) -> tuple[int, int, int]:
+    """A model ``(fast, slow, n)`` after a bit: each estimate ``e += floor((2^16*bit - e) *
+    r_m / 2^16)``, ``r_m = round(2^16/(m+2))``, ``m = min(n, FAST)`` or ``n``, clamped to
+    ``[P_MIN, 2^16 - P_MIN]``; ``n`` counts up to ``SLOW``."""
+    fast, slow, n = model
+    return _moved(fast, min(n, FAST), bit), _moved(slow, n, bit), min(n + 1, SLOW)
+
+
+def probability(model: tuple[int, int, int]) -> int:
+    """What a model codes with: the mean of its two estimates."""
+    return (model[0] + model[1]) >> 1
+
+
+NEW_MODEL = (1 << (P_BITS - 1), 1 << (P_BITS - 1), 0)
 
 
 class RangeEncoder:
@@ -237,13 +251,12 @@ class RangeDecoder:
 
 def code_with_models(bits, contexts, n_contexts: int) -> bytes:
     """Bits coded with adaptive models (context -1: probability 1/2, no model)."""
-    models = [((1 << P_BITS) // 2, 0)] * n_contexts
+    models = [NEW_MODEL] * n_contexts
     enc = RangeEncoder()
     for bit, ctx in zip(bits, contexts, strict=True):
         if ctx < 0:
             enc.bit(1 << (P_BITS - 1), bit)
         else:
-            p, n = models[ctx]
-            enc.bit(p, bit)
-            models[ctx] = adapted(p, n, bit)
+            enc.bit(probability(models[ctx]), bit)
+            models[ctx] = adapted(models[ctx], bit)
     return enc.finish()

@@ -104,17 +104,23 @@ T81_ZIGZAG = np.array([
 ])  # fmt: skip
 
 
-def reference_counts(image, quality, table, R=1e4, C=1.0, T=100.0, bias=0.3, chroma=1.0):
+def reference_counts(
+    image, quality, table, subsampling, R=1e4, C=1.0, T=100.0, bias=0.4, chroma=2.0
+):
     """Spike counts from 64 real neurons per plane, each with its own threshold ``theta_f``.
 
     libjpeg's scale: ``S = 5000/q`` (q < 50) or ``200 - 2q``, base step ``16*max(S, 1)/100``,
     ``theta = step*T/C``; band ``f`` fires at ``theta*W[f]`` (W = 1, T.81's table / 16, or its
-    fourth root for "mild", times ``chroma`` on Cb, Cr) with bias current ``beta*C*theta_f/T``.
+    fourth root for "mild"), times on Cb and Cr ``chroma * sqrt(w_Y / (a w_c))`` with ``w`` the
+    squared column norms of the inverse colour matrix and ``a`` the pixels of a chroma sample;
+    bias current ``beta*C*theta_f/T``.
     """
     scale = 5000.0 / quality if quality < 50 else 200.0 - 2.0 * quality
     theta = 16.0 * max(scale, 1.0) / 100.0 * T / C
+    w = (np.linalg.inv(naive.RGB_TO_YCBCR) ** 2).sum(axis=0)
+    area = 4 if subsampling == "4:2:0" else 1
     out = []
-    for c, plane in enumerate(reference_planes(image)):
+    for c, plane in enumerate(reference_planes(image, subsampling)):
         coeffs = naive.lapped_dct(plane)
         if table == "flat":
             weights = np.ones(64)
@@ -123,18 +129,20 @@ def reference_counts(image, quality, table, R=1e4, C=1.0, T=100.0, bias=0.3, chr
             weights = weights if table == "jpeg" else weights**0.25
         counts = np.empty(coeffs.shape, np.int64)
         for f in range(64):
-            theta_f = theta * weights[f] * (chroma if c else 1.0)
+            theta_f = theta * weights[f] * (chroma * np.sqrt(w[0] / (area * w[c])) if c else 1.0)
             neuron = LIF(R, C, theta_f, bias=bias * C * theta_f / T)
             counts[..., f] = NeuroQuantizer(neuron, T).encode(coeffs[..., f])
         out.append(counts)
     return out
 
 
-def reference_planes(image) -> list[np.ndarray]:
-    """The colour planes, from numpy: the gray image, or JFIF YCbCr with 4:2:0 chroma."""
+def reference_planes(image, subsampling="4:2:0") -> list[np.ndarray]:
+    """The colour planes, from numpy: the gray image, or JFIF YCbCr, 4:2:0 or 4:4:4."""
     if image.ndim == 2:
         return [image.astype(np.float64)]
     y, cb, cr = naive.rgb_to_ycbcr(image)
+    if subsampling == "4:4:4":
+        return [y, cb, cr]
     return [y, naive.downsample_420(cb), naive.downsample_420(cr)]
 
 
@@ -172,8 +180,15 @@ def test_spike_counts_equal_per_band_neurons(sample, colour, table, quality):
     # The codec's one unit-threshold quantizer on x/theta_f fires like 64 neurons of threshold
     # theta_f: the counts are those of the real neurons, with T.81's tables.
     image = sample[:40, :56] if colour == "rgb" else gray(sample[:40, :56])
+    for subsampling in ("4:2:0", "4:4:4"):
+        _, counts = sc.spike_counts(image, quality=quality, table=table, subsampling=subsampling)
+        expected = reference_counts(image, quality, table, subsampling)
+        assert len(counts) == len(expected)
+        for got, want in zip(counts, expected):
+            np.testing.assert_array_equal(got, want)
     _, counts = sc.spike_counts(image, quality=quality, table=table)
-    expected = reference_counts(image, quality, table)
+    header, _ = sc.spike_counts(image, quality=quality, table=table)
+    expected = reference_counts(image, quality, table, header.subsampling)
     assert len(counts) == len(expected)
     for got, want in zip(counts, expected):
         np.testing.assert_array_equal(got, want)
@@ -196,8 +211,9 @@ def test_spike_counts_quantize_the_quotients_past_the_threshold_table(sample, co
     image = sample[:24, :40] if colour == "rgb" else gray(sample[:24, :40])
     header, counts = sc.spike_counts(image, theta=theta)
     quantizer = unit_quantizer(header.R, header.C, header.T, header.bias)
-    for c, (plane, got) in enumerate(zip(colour_planes(image), counts, strict=True)):
-        x = lapped_dct(plane) / band_thresholds(header, c > 0)
+    planes = colour_planes(image, header.subsampling)
+    for c, (plane, got) in enumerate(zip(planes, counts, strict=True)):
+        x = lapped_dct(plane) / band_thresholds(header, c)
         np.testing.assert_array_equal(got, quantizer.encode(x))
     assert_counts_round_trip(image, theta=theta)
 
@@ -211,17 +227,22 @@ def traced_peak(function, *args, **kwargs):
         tracemalloc.stop()
 
 
-@pytest.mark.parametrize("colour", ["rgb", "gray"])
-def test_peak_memory_stays_under_30_bytes_per_pixel(sample, colour):
-    # A 2-megapixel image: encoding and decoding hold about two planes of floats at a time.
+@pytest.mark.parametrize(
+    ("colour", "subsampling", "samples"),
+    [("rgb", "4:2:0", 1.5), ("rgb", "4:4:4", 3), ("gray", "", 1)],
+)
+def test_peak_memory_stays_under_20_bytes_per_sample(sample, colour, subsampling, samples):
+    # A 2-megapixel image: encoding and decoding hold about two planes of floats at a time, so
+    # memory grows with the samples coded (a pixel has 1.5 of them at 4:2:0, 3 at 4:4:4).
     image = np.tile(sample, (5, 7, 1))[:1200, :1700]
     image = image if colour == "rgb" else gray(image)
-    sc.decode(sc.encode(image[:64, :64]))  # the compiled kernels loaded before measuring
-    data, peak = traced_peak(sc.encode, image, quality=90)
-    assert peak < 30 * image.shape[0] * image.shape[1]
+    options = {"subsampling": subsampling} if subsampling else {}
+    sc.decode(sc.encode(image[:64, :64], **options))  # the kernels loaded before measuring
+    data, peak = traced_peak(sc.encode, image, quality=90, **options)
+    assert peak < 20 * samples * image.shape[0] * image.shape[1]
     out, peak = traced_peak(sc.decode, data)
     assert out.shape == image.shape
-    assert peak < 30 * image.shape[0] * image.shape[1]
+    assert peak < 20 * samples * image.shape[0] * image.shape[1]
 
 
 @pytest.mark.parametrize("table", ["flat", "jpeg"])

@@ -27,10 +27,15 @@ def stream(sample):
 
 @pytest.mark.parametrize("j", [0, 1, 2, 3, 5])
 def test_until_a_dyadic_instant_equals_a_shorter_window(sample, stream, j):
-    # The same neurons (same absolute bias current b = beta*C*theta/T) observed for T/2^j.
+    # The same neurons (same absolute bias current b = beta*C*theta/T, the same planes)
+    # observed for T/2^j.
     header, states = sc.decode_counts(stream, until=1 / 2**j)
     _, fresh = sc.spike_counts(
-        sample, theta=header.theta, T=header.T / 2**j, bias=header.bias / 2**j
+        sample,
+        theta=header.theta,
+        T=header.T / 2**j,
+        bias=header.bias / 2**j,
+        subsampling=header.subsampling,
     )
     for state, counts in zip(states, fresh, strict=True):
         np.testing.assert_array_equal(state.counts(), counts)

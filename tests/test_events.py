@@ -19,6 +19,7 @@ from spikecodec.events import (
     to_events,
 )
 from spikecodec.format import container
+from spikecodec.params import chroma_factor
 from spikecodec.tables import TABLES, table_weights
 from spikecodec.transform import lapped_dct
 
@@ -216,15 +217,19 @@ def test_dense_limits(gray):
     assert fine.to_dense(16)[0].max() <= 255
 
 
-def test_metadata(rgb):
-    events = to_events(rgb, quality=75)
+@pytest.mark.parametrize(("subsampling", "chroma_blocks"), [("4:2:0", (3, 4)), ("4:4:4", (5, 7))])
+def test_metadata(rgb, subsampling, chroma_blocks):
+    events = to_events(rgb, quality=75, subsampling=subsampling)
     assert events.shape == rgb.shape and events.mode == "RGB"
-    assert events.blocks == [(5, 7), (3, 4), (3, 4)]
+    assert events.blocks == [(5, 7), chroma_blocks, chroma_blocks]
     assert events.theta.shape == (3, 64)
     h = events.header
+    assert h.subsampling == subsampling
     luma, chroma = table_weights(TABLES[h.table], False), table_weights(TABLES[h.table], True)
     np.testing.assert_allclose(events.theta[0], h.theta * luma)
-    np.testing.assert_allclose(events.theta[1:], h.theta * h.chroma * np.stack([chroma, chroma]))
+    for plane in (1, 2):
+        factor = chroma_factor(h, plane)
+        np.testing.assert_allclose(events.theta[plane], h.theta * factor * chroma)
     assert (events.R, events.C, events.T) == (events.header.R, events.header.C, events.header.T)
 
 

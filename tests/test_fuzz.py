@@ -254,7 +254,7 @@ def test_a_huge_declared_image_is_refused_before_allocating(kodak75):
         for value in (0.0, -1.0, float("nan"), float("inf"), 1e-31, 1e31)
     ]
     + [("bias", v) for v in (-0.5, 1.0, 2.0, float("nan"), float("inf"))]
-    + [("table", 3), ("table", 255), ("mode", 2), ("slices", 0), ("slices", 41)],
+    + [("table", 3), ("table", 255), ("mode", 3), ("slices", 0), ("slices", 41)],
 )
 def test_header_parameters_outside_their_domain_are_corrupt(kodak75, field, value):
     data = with_header(kodak75, **{field: value})

@@ -16,9 +16,11 @@ from spikecodec.params import (
     MAX_SLICES,
     PARAM_MAX,
     PARAM_MIN,
+    PLANE_WEIGHTS,
     Header,
     band_thresholds,
     block_grid,
+    chroma_factor,
     domain_error,
     encoding_header,
     plane_shapes,
@@ -38,10 +40,20 @@ def test_parameter_errors_are_library_errors_and_value_errors():
 
 def test_the_defaults():
     h = header()
-    assert (h.R, h.C, h.T, h.bias, h.chroma) == (1e4, 1.0, 100.0, np.float32(0.3), 1.0)
+    assert (h.R, h.C, h.T, h.bias, h.chroma) == (1e4, 1.0, 100.0, np.float32(0.4), 2.0)
     assert h.table == 2 and DEFAULTS["table"] == "mild"
     assert h.theta == pytest.approx(8.0 * 100.0 / 1.0)  # quality 75: step 8 = C*theta/T
     assert (h.mode, h.width, h.height, h.slices, h.cut) == ("RGB", 13, 7, 1, False)
+    assert h.subsampling == "4:2:0"
+
+
+def test_the_tunes_set_the_chroma_factor_unless_it_is_given():
+    assert header(tune="psnr").chroma == 1.0 and header(tune="ssim").chroma == 2.0
+    assert header(tune="psnr", chroma=1.5).chroma == 1.5
+    with pytest.raises(ParameterError, match="tune must be one of ssim, psnr"):
+        header(tune="vmaf")
+    with pytest.raises(ParameterError, match="subsampling"):
+        header(subsampling="4:2:2")
 
 
 def test_quality_sets_theta_from_the_step_and_the_membrane():
@@ -68,7 +80,7 @@ not_numbers = st.one_of(
 @given(value=not_numbers)
 def test_non_numbers_are_refused_by_name(value):
     for name in ("quality", "theta", "R", "C", "T", "bias", "chroma"):
-        if value is None and name in ("quality", "theta"):
+        if value is None and name in ("quality", "theta", "chroma"):
             continue  # None means "not given"
         with pytest.raises(ParameterError, match=name):
             header(**{name: value})
@@ -136,9 +148,26 @@ def test_the_geometry_of_an_image(h, w):
 
 def test_band_thresholds_are_theta_times_the_table_and_chroma():
     h = header(quality=50, table="jpeg", chroma=1.5)
-    np.testing.assert_allclose(band_thresholds(h, False), h.theta * table_weights("jpeg", False))
-    expected = h.theta * 1.5 * table_weights("jpeg", True)
-    np.testing.assert_allclose(band_thresholds(h, True), expected)
+    np.testing.assert_allclose(band_thresholds(h, 0), h.theta * table_weights("jpeg", False))
+    for plane in (1, 2):
+        expected = h.theta * chroma_factor(h, plane) * table_weights("jpeg", True)
+        np.testing.assert_allclose(band_thresholds(h, plane), expected)
+
+
+@pytest.mark.parametrize(
+    ("subsampling", "cb", "cr"), [("4:2:0", 0.4798, 0.5505), ("4:4:4", 0.9596, 1.1009)]
+)
+def test_chroma_factors_give_equal_slopes_on_psnr_over_rgb(subsampling, cb, cr):
+    # Steps in inverse proportion to the square root of what a sample's error costs over R, G
+    # and B (3 for Y; 1.772^2 + 0.344^2 for Cb, 1.402^2 + 0.714^2 for Cr; four pixels a 4:2:0
+    # chroma sample): sqrt(3 / (a w)).
+    h = header(chroma=1.0, subsampling=subsampling)
+    assert chroma_factor(h, 1) == pytest.approx(cb, abs=1e-3)
+    assert chroma_factor(h, 2) == pytest.approx(cr, abs=1e-3)
+    assert chroma_factor(header(chroma=2.0, subsampling=subsampling), 1) == pytest.approx(
+        2 * cb, abs=2e-3
+    )
+    assert PLANE_WEIGHTS == pytest.approx([3.0, 1.772**2 + 0.344**2, 1.402**2 + 0.714**2], abs=2e-3)
 
 
 def test_slice_instants_double_up_to_the_window():

@@ -34,7 +34,7 @@ def cut_states(sample):
 def planes(header, states) -> list[np.ndarray]:
     quantizer = unit_quantizer(header.R, header.C, header.T, header.bias)
     return [
-        plane_image(state, quantizer, band_thresholds(header, c > 0), shape, np.float64)
+        plane_image(state, quantizer, band_thresholds(header, c), shape, np.float64)
         for c, (state, shape) in enumerate(zip(states, plane_shapes(header), strict=True))
     ]
 
@@ -64,7 +64,7 @@ def test_a_count_is_reconstructed_in_its_cell_at_the_fitted_centroid():
     state.prefix[0, 0, 0], state.sign[0, 0, 0] = 3, 1
     state.prefix[0, 0, 1], state.sign[0, 0, 1] = 2, -1
     quantizer = unit_quantizer(header.R, header.C, header.T, header.bias)
-    thresholds = band_thresholds(header, False)
+    thresholds = band_thresholds(header, 0)
     dequantizer = reconstruction._Dequantizer(state, quantizer, thresholds)
     out = np.zeros((1, 64))
     dequantizer.into(slice(0, 1), out)

@@ -1,16 +1,26 @@
 """The spike codec: ``encode(image) -> bytes`` and ``decode(bytes) -> image``.
 
-Pipeline: colour (YCbCr 4:2:0 for RGB, :mod:`.transform`) -> lapped 8x8 DCT -> one ON/OFF LIF
+Pipeline: colour (YCbCr for RGB, chroma at 4:2:0 or 4:4:4, :mod:`.transform`) -> lapped 8x8
+DCT -> one ON/OFF LIF
 pair per coefficient, band ``f`` with threshold ``theta_f = theta * W[f]`` and bias current
 ``b_f = beta*C*theta_f/T``, observed for ``T`` ms (every band quantized by the one
 unit-threshold quantizer on ``x/theta_f``, :func:`~spikecodec.quantizer.unit_quantizer`) ->
 spike counts -> entropy-coded time slices (:mod:`.entropy`) -> container (:mod:`.format`).
 Decoding runs it backwards from whatever prefix of the stream it has, reconstructing each count
 inside its cell (:mod:`.reconstruction`).
+
+The chroma resolution is the encoder's choice per image (``subsampling="auto"``): both are
+quantized and coded on a quarter of the image's rows, and the one of the lower cost
+``J = D + lambda*R`` kept: ``D`` the chroma planes' squared error at full resolution weighted
+as it counts over R, G and B (divided by the chroma factor squared, as the tune weighs it),
+``R`` their bits, and ``lambda = w_Y Delta^2 ln2 / 6`` the slope of the luma's uniform
+quantizer of step ``Delta = C*theta/T`` at high rate (``dD/dR = -2 ln2 D`` with ``D = w_Y
+Delta^2 / 12`` per pixel): the choice that costs the whole image's rate-distortion least.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Iterator
 from dataclasses import replace
@@ -33,6 +43,8 @@ from .images import load_image
 from .params import (
     DEFAULTS,
     MAX_SLICES,
+    PLANE_WEIGHTS,
+    SUBSAMPLINGS,
     band_thresholds,
     block_grid,
     encoding_header,
@@ -41,7 +53,8 @@ from .params import (
 )
 from .quantizer import NeuroQuantizer, unit_quantizer
 from .reconstruction import plane_image
-from .transform import colour_planes, lapped_dct, ycbcr420_to_rgb
+from .transform import colour_image, colour_planes, lapped_dct
+from .transform.colour import downsample_420, rgb_to_ycbcr, upsample_420
 
 __all__ = ["decode", "decode_counts", "decode_progressive", "encode", "spike_counts"]
 
@@ -52,9 +65,57 @@ def _quantizer(header: Header) -> NeuroQuantizer:
 
 def _layouts(header: Header) -> list[Layout]:
     return [
-        Layout(block_grid(shape), c > 0, band_thresholds(header, c > 0))
+        Layout(block_grid(shape), c > 0, band_thresholds(header, c))
         for c, shape in enumerate(plane_shapes(header))
     ]
+
+
+def _chroma_cost(header: Header, quantizer, planes, counts) -> float:
+    """``J = D + lambda*R`` of chroma ``counts`` coding the full-resolution ``planes`` (see the
+    module docstring)."""
+    layouts = _layouts(header)[1:]
+    slices = number_of_slices(counts)
+    bits = 8 * sum(map(len, encode_slices(counts, layouts, slices)))
+    distortion = 0.0
+    for c, (plane, k, layout) in enumerate(zip(planes, counts, layouts, strict=True), start=1):
+        state = PlaneState.empty(layout, 0)
+        state.prefix[...], state.sign[...] = np.abs(k), np.sign(k)
+        shape = plane_shapes(header)[c]
+        decoded = plane_image(state, quantizer, band_thresholds(header, c), shape, np.float64)
+        if decoded.shape != plane.shape:
+            decoded = upsample_420(decoded, plane.shape)
+        weight = PLANE_WEIGHTS[c] / header.chroma**2
+        distortion += weight * float(np.sum((plane - decoded) ** 2))
+    step = header.C * header.theta / header.T
+    return distortion + PLANE_WEIGHTS[0] * step**2 * math.log(2) / 6 * bits
+
+
+_TRIAL_STRIPE, _TRIAL_PERIOD = 32, 128  # rows of the image a chroma resolution is tried on
+
+
+def _trial_image(image: np.ndarray) -> np.ndarray:
+    """The rows the chroma resolution is chosen on: all of a small image, else stripes of
+    ``_TRIAL_STRIPE`` rows every ``_TRIAL_PERIOD`` (a quarter of the image)."""
+    if image.shape[0] <= 2 * _TRIAL_PERIOD:
+        return image
+    starts = range(0, image.shape[0] - _TRIAL_STRIPE + 1, _TRIAL_PERIOD)
+    return np.concatenate([image[i : i + _TRIAL_STRIPE] for i in starts])
+
+
+def _subsampling(image: np.ndarray, header: Header, quantizer) -> str:
+    """The chroma resolution of the lower cost ``J`` (module docstring), tried on
+    :func:`_trial_image`."""
+    _, cb, cr = rgb_to_ycbcr(_trial_image(image))
+    costs = {}
+    for subsampling in SUBSAMPLINGS[1:]:
+        h = replace(header, subsampling=subsampling, height=cb.shape[0])
+        planes = [downsample_420(p) for p in (cb, cr)] if subsampling == "4:2:0" else [cb, cr]
+        chroma = [
+            quantizer.encode(lapped_dct(p), band_thresholds(h, c))
+            for c, p in enumerate(planes, start=1)
+        ]
+        costs[subsampling] = _chroma_cost(h, quantizer, (cb, cr), chroma)
+    return min(costs, key=costs.get)
 
 
 def spike_counts(
@@ -67,7 +128,9 @@ def spike_counts(
     T: float = DEFAULTS["T"],
     table: str = DEFAULTS["table"],
     bias: float = DEFAULTS["bias"],
-    chroma: float = DEFAULTS["chroma"],
+    chroma: float | None = DEFAULTS["chroma"],
+    tune: str = DEFAULTS["tune"],
+    subsampling: str = DEFAULTS["subsampling"],
 ) -> tuple[Header, list[np.ndarray]]:
     """The neurons' signed spike counts of an image: what :func:`encode` codes.
 
@@ -92,12 +155,23 @@ def spike_counts(
     bias : float
         Bias current of every neuron as a fraction ``beta`` of its step, ``b_f =
         beta*C*theta_f/T``: it narrows the dead zone. ``0 <= beta < 1``.
-    chroma : float
-        Threshold factor of the chroma planes (>= 1 codes them coarser).
+    chroma : float, optional
+        Threshold factor of the chroma planes: 1 allocates them for PSNR over R, G and B, 2
+        codes them twice as coarse (see :func:`~spikecodec.params.chroma_factor`). Default:
+        the tune's.
+    tune : {"ssim", "psnr"}
+        What the chroma allocation serves (:data:`~spikecodec.params.TUNES`): the luma's
+        structure (``"ssim"``, the default: chroma 2) or PSNR over R, G and B (chroma 1).
+    subsampling : {"auto", "4:2:0", "4:4:4"}
+        The chroma resolution; ``"auto"`` (the default) chooses per image (module docstring).
 
     Bad parameters raise :class:`~spikecodec.ParameterError`.
     """
     array = load_image(image)
+    if not isinstance(subsampling, str) or subsampling not in SUBSAMPLINGS:
+        raise ParameterError(
+            f"subsampling must be one of {', '.join(SUBSAMPLINGS)}, got {subsampling!r}"
+        )
     header = encoding_header(
         "L" if array.ndim == 2 else "RGB",
         array.shape[1],
@@ -110,11 +184,15 @@ def spike_counts(
         table=table,
         bias=bias,
         chroma=chroma,
+        tune=tune,
+        subsampling="4:2:0" if subsampling == "auto" else subsampling,
     )
     quantizer = _quantizer(header)
-    pending, counts = colour_planes(array), []
+    if array.ndim == 3 and subsampling == "auto":
+        header = replace(header, subsampling=_subsampling(array, header, quantizer))
+    pending, counts = colour_planes(array, header.subsampling), []
     while pending:  # a plane is dropped once transformed, its coefficients once quantized
-        thresholds = band_thresholds(header, chroma=len(counts) > 0)
+        thresholds = band_thresholds(header, len(counts))
         counts.append(quantizer.encode(lapped_dct(pending.pop(0)), thresholds))
     slices = number_of_slices(counts)
     if slices > MAX_SLICES:
@@ -135,7 +213,9 @@ def encode(
     T: float = DEFAULTS["T"],
     table: str = DEFAULTS["table"],
     bias: float = DEFAULTS["bias"],
-    chroma: float = DEFAULTS["chroma"],
+    chroma: float | None = DEFAULTS["chroma"],
+    tune: str = DEFAULTS["tune"],
+    subsampling: str = DEFAULTS["subsampling"],
     target_bytes: int | None = None,
     target_bpp: float | None = None,
     target_psnr: float | None = None,
@@ -143,14 +223,17 @@ def encode(
     """Compress an image into a ``.spk`` byte string.
 
     The image and the neurons' parameters are those of :func:`spike_counts` (``quality``
-    1..100, or ``theta``; ``R``, ``C``, ``T``, ``table``, ``bias``, ``chroma``). A target,
+    1..100, or ``theta``; ``R``, ``C``, ``T``, ``table``, ``bias``, ``chroma``, ``tune``,
+    ``subsampling``). A target,
     exactly ``target_bytes`` bytes, ``target_bpp`` bits per pixel (``floor(bpp*W*H/8)``
     bytes) or the fewest bytes reaching ``target_psnr`` dB, is met by cutting a stream (a cut
-    stream, format version 9): that of ``quality`` or ``theta`` when given, else the coarsest
+    stream, format version 11): that of ``quality`` or ``theta`` when given, else the coarsest
     that reaches the target (see :mod:`spikecodec.ratecontrol`).
     """
     array = load_image(image)
-    neurons = dict(R=R, C=C, T=T, table=table, bias=bias, chroma=chroma)
+    neurons = dict(
+        R=R, C=C, T=T, table=table, bias=bias, chroma=chroma, tune=tune, subsampling=subsampling
+    )
 
     def stream(quality=None, theta=None) -> bytes:
         header, counts = spike_counts(array, quality, theta=theta, **neurons)
@@ -201,10 +284,10 @@ def _image(header: Header, states: list[PlaneState]) -> np.ndarray:
     quantizer = _quantizer(header)
     dtype = np.uint8 if header.mode == "L" else np.float64
     planes = [
-        plane_image(st, quantizer, band_thresholds(header, c > 0), shape, dtype)
+        plane_image(st, quantizer, band_thresholds(header, c), shape, dtype)
         for c, (st, shape) in enumerate(zip(states, plane_shapes(header), strict=True))
     ]
-    return ycbcr420_to_rgb(*planes) if header.mode == "RGB" else planes[0]
+    return colour_image(planes, header.subsampling)
 
 
 def decode_counts(

@@ -314,8 +314,10 @@ def _image_events(image, options: dict, max_events: int) -> Events:
     quantizer = unit_quantizer(header.R, header.C, header.T, header.bias)
     lif = quantizer.lif
     thetas, delays = [], []
-    for c, (plane, k) in enumerate(zip(colour_planes(array), counts, strict=True)):
-        theta = band_thresholds(header, c > 0)
+    for c, (plane, k) in enumerate(
+        zip(colour_planes(array, header.subsampling), counts, strict=True)
+    ):
+        theta = band_thresholds(header, c)
         x = lapped_dct(plane) / theta
         if not np.array_equal(quantizer.encode(x), k):  # the codec's pipeline changed under us
             raise SpikeCodecError("internal error: the coefficients do not give the counts")
@@ -334,7 +336,7 @@ def _stream_events(data: bytes, options: dict, max_events: int) -> Events:
     lif = _unit_neuron(header)
     thetas, delays = [], []
     for c, k in enumerate(counts):
-        thetas.append(band_thresholds(header, c > 0))
+        thetas.append(band_thresholds(header, c))
         n = np.abs(k)
         fires = n > 0
         mid = np.zeros(n.shape)

@@ -5,7 +5,8 @@ One owner for what the encoder is told and what a decoder derives from the strea
 - the encoding parameters (:data:`DEFAULTS`, :data:`ENCODE_OPTIONS`): ``quality`` 1..100 on
   libjpeg's scale, or the base threshold ``theta`` itself; the membrane ``R``, ``C`` and the
   window ``T`` (ms, ``tau = R*C`` in ms); the threshold ``table``; the bias current ``bias`` as
-  a fraction ``beta`` of a step; the chroma threshold factor ``chroma``;
+  a fraction ``beta`` of a step; the chroma planes' threshold factor ``chroma`` (or the
+  ``tune`` that sets it) and their resolution ``subsampling``;
 - their domains, checked with :class:`~spikecodec.ParameterError` on the way in
   (:func:`encoding_header`) and by the container on the way out (:func:`domain_error`);
 - the :class:`Header` a stream starts with, and its geometry: the colour planes' shapes
@@ -31,10 +32,15 @@ __all__ = [
     "MAX_SLICES",
     "MODES",
     "PARAM_MAX",
+    "PLANE_WEIGHTS",
+    "RGB_TO_YCBCR",
+    "SUBSAMPLINGS",
+    "TUNES",
     "PARAM_MIN",
     "Header",
     "band_thresholds",
     "block_grid",
+    "chroma_factor",
     "domain_error",
     "encoding_header",
     "plane_shapes",
@@ -43,12 +49,35 @@ __all__ = [
 ]
 
 DEFAULT_QUALITY = 75
-DEFAULTS = {"R": 1e4, "C": 1.0, "T": 100.0, "table": "mild", "bias": 0.3, "chroma": 1.0}
-"""The encoder's defaults: ``R*C = 100*T``, the nearly uniform (little leak) regime."""
+TUNES = {"ssim": 2.0, "psnr": 1.0}
+"""The chroma factor each ``tune`` stands for: ``psnr`` allocates the chroma thresholds for
+PSNR over R, G and B; ``ssim`` (the default) codes chroma twice as coarse, for the luma's
+structure (SSIM, MS-SSIM, the eye)."""
+SUBSAMPLINGS = ("auto", "4:2:0", "4:4:4")
+"""Chroma resolutions: half in each direction, full, or the encoder's choice per image."""
+DEFAULTS = {
+    "R": 1e4,
+    "C": 1.0,
+    "T": 100.0,
+    "table": "mild",
+    "bias": 0.4,
+    "chroma": None,
+    "tune": "ssim",
+    "subsampling": "auto",
+}
+"""The encoder's defaults: ``R*C = 100*T``, the nearly uniform (little leak) regime; the chroma
+factor from the tune."""
 ENCODE_OPTIONS = ("quality", "theta", *DEFAULTS)
 """The keyword parameters of :func:`spikecodec.encode` that set the neurons."""
 MODES = ("L", "RGB")
-"""Image modes, in the order of their ids in the stream header."""
+"""Image modes."""
+RGB_TO_YCBCR = np.array(
+    [[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]]
+)
+"""The JFIF matrix from (R, G, B) to (Y, Cb - 128, Cr - 128) (full-range ITU-R BT.601)."""
+PLANE_WEIGHTS = (np.linalg.inv(RGB_TO_YCBCR) ** 2).sum(axis=0)
+"""The squared error over R, G and B that a unit of squared error in Y, Cb and Cr gives: the
+squared column norms of the inverse colour matrix, 3, 3.258 and 2.476."""
 MAX_SLICES = 31
 """Time slices at most: counts stay below ``2**31``, which the decoder holds in int32."""
 PARAM_MIN = 1e-30
@@ -63,12 +92,13 @@ _BOUNDED = ("R", "C", "T", "theta", "chroma")
 class Header:
     """What a decoder needs before the first time slice: image geometry and neurons.
 
-    ``mode`` is ``"L"`` or ``"RGB"`` (YCbCr 4:2:0 inside), ``width`` and ``height`` in pixels;
-    ``R``, ``C``, ``T`` (ms) the membrane and the window, ``theta`` the base threshold, ``bias``
-    the bias current as a fraction ``beta`` of a step, ``table`` the id of the threshold table
-    (:data:`~spikecodec.tables.TABLES`), ``chroma`` the chroma planes' threshold factor,
-    ``slices`` the number of time slices (bit-planes of the counts); ``cut`` marks a cut stream,
-    which may end before its last slice, inside one.
+    ``mode`` is ``"L"`` or ``"RGB"`` (YCbCr inside, the chroma at ``subsampling`` ``"4:2:0"``
+    or ``"4:4:4"``), ``width`` and ``height`` in pixels; ``R``, ``C``, ``T`` (ms) the membrane
+    and the window, ``theta`` the base threshold, ``bias`` the bias current as a fraction
+    ``beta`` of a step, ``table`` the id of the threshold table
+    (:data:`~spikecodec.tables.TABLES`), ``chroma`` the chroma planes' threshold factor (see
+    :func:`band_thresholds`), ``slices`` the number of time slices (bit-planes of the counts);
+    ``cut`` marks a cut stream, which may end before its last slice, inside one.
     """
 
     mode: str
@@ -83,6 +113,7 @@ class Header:
     chroma: float
     slices: int
     cut: bool = False
+    subsampling: str = "4:2:0"
 
 
 def domain_error(name: str, value) -> str | None:
@@ -147,28 +178,39 @@ def encoding_header(
     table=DEFAULTS["table"],
     bias=DEFAULTS["bias"],
     chroma=DEFAULTS["chroma"],
+    tune=DEFAULTS["tune"],
+    subsampling="4:2:0",
 ) -> Header:
     """The header of a stream encoding an image of ``mode`` and size with these parameters
     (those of :func:`spikecodec.encode`), every one checked (:class:`ParameterError`).
 
     ``quality`` sets ``theta`` so that the base step ``C*theta/T`` is
     :func:`~spikecodec.tables.quality_to_step` (default quality
-    :data:`DEFAULT_QUALITY`); ``bias`` and ``chroma`` are rounded to the float32 the header
-    stores, so that the encoder quantizes with what the decoder reads. ``slices`` is 1 until the
-    counts are known.
+    :data:`DEFAULT_QUALITY`); ``chroma`` is the ``tune``'s (:data:`TUNES`) unless given;
+    ``bias`` and ``chroma`` are rounded to the float32 the header stores, so that the encoder
+    quantizes with what the decoder reads. ``subsampling`` is a resolution (the caller decides
+    ``"auto"``); ``slices`` is 1 until the counts are known.
     """
     if quality is not None and theta is not None:
         raise ParameterError("give either quality or theta, not both")
     R, C, T = (_checked(name, v) for name, v in (("R", R), ("C", C), ("T", T)))
     if not isinstance(table, str) or table not in TABLES:
         raise ParameterError(f"table must be one of {', '.join(TABLES)}, got {table!r}")
+    if not isinstance(tune, str) or tune not in TUNES:
+        raise ParameterError(f"tune must be one of {', '.join(TUNES)}, got {tune!r}")
+    if subsampling not in SUBSAMPLINGS[1:]:
+        raise ParameterError(
+            f"subsampling must be one of {', '.join(SUBSAMPLINGS)}, got {subsampling!r}"
+        )
     bias = _checked("bias", np.float32(_real("bias", bias)))
+    chroma = TUNES[tune] if chroma is None else chroma
     chroma = _checked("chroma", np.float32(_real("chroma", chroma)))
     if theta is None:
         step = quality_to_step(_real("quality", DEFAULT_QUALITY if quality is None else quality))
         theta = step * T / C
     theta = _checked("theta", theta)
-    return Header(mode, width, height, R, C, T, theta, bias, TABLES.index(table), chroma, 1)
+    table = TABLES.index(table)
+    return Header(mode, width, height, R, C, T, theta, bias, table, chroma, 1, False, subsampling)
 
 
 def block_grid(shape: tuple[int, int]) -> tuple[int, int]:
@@ -177,19 +219,30 @@ def block_grid(shape: tuple[int, int]) -> tuple[int, int]:
 
 
 def plane_shapes(header: Header) -> list[tuple[int, int]]:
-    """The colour planes' shapes: Y, then for RGB the 4:2:0 Cb and Cr."""
+    """The colour planes' shapes: Y, then for RGB Cb and Cr (halved at 4:2:0)."""
     h, w = header.height, header.width
     if header.mode == "L":
         return [(h, w)]
-    half = ((h + 1) // 2, (w + 1) // 2)
-    return [(h, w), half, half]
+    chroma = ((h + 1) // 2, (w + 1) // 2) if header.subsampling == "4:2:0" else (h, w)
+    return [(h, w), chroma, chroma]
 
 
-def band_thresholds(header: Header, chroma: bool) -> np.ndarray:
-    """The 64 thresholds ``theta_f = theta * W[f]`` (zigzag order) of a luma or chroma plane,
-    chroma also times ``header.chroma``."""
-    weights = table_weights(TABLES[header.table], chroma)
-    return header.theta * weights * (header.chroma if chroma else 1.0)
+def chroma_factor(header: Header, plane: int) -> float:
+    """The threshold factor of chroma plane 1 (Cb) or 2 (Cr) over luma's:
+    ``chroma * sqrt(w_Y / (a * w_c))``, ``w`` the :data:`PLANE_WEIGHTS` and ``a`` the pixels
+    a chroma sample covers (4 at 4:2:0, 1 at 4:4:4). With ``chroma = 1`` every plane's errors
+    cost PSNR over R, G and B alike per bit (equal slopes of a uniform quantizer at high rate:
+    steps in inverse proportion to the square root of each sample's weight): Cb 0.48 and Cr
+    0.55 times luma's steps at 4:2:0, 0.96 and 1.10 at 4:4:4."""
+    area = 4.0 if header.subsampling == "4:2:0" else 1.0
+    return header.chroma * float(np.sqrt(PLANE_WEIGHTS[0] / (area * PLANE_WEIGHTS[plane])))
+
+
+def band_thresholds(header: Header, plane: int) -> np.ndarray:
+    """The 64 thresholds ``theta_f = theta * W[f]`` (zigzag order) of colour plane ``plane``
+    (0 luma, 1 Cb, 2 Cr), a chroma plane's table also times :func:`chroma_factor`."""
+    weights = table_weights(TABLES[header.table], plane > 0)
+    return header.theta * weights * (chroma_factor(header, plane) if plane else 1.0)
 
 
 def slice_instants(header: Header) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 The stream is embedded (any prefix decodes), so a rate is reached exactly by cutting one:
 :func:`truncate` cuts an existing stream (no re-encoding) into a cut stream, complete and
-checked (:func:`spikecodec.format.container.cut_stream`, format version 9), that decodes exactly
+checked (:func:`spikecodec.format.container.cut_stream`, format version 11), that decodes exactly
 like the original's first ``n`` bytes. :func:`cut_to_target` (behind ``encode(image,
 target_bytes=...)``, ``target_bpp=`` and ``target_psnr=``) chooses the stream to cut:
 
@@ -69,7 +69,7 @@ def truncate(
     """Cut a stream to ``n_bytes``, to ``bpp`` bits per pixel, or to the instant ``until``.
 
     ``until`` is a fraction ``0 < until <= 1`` of the window ``T``: the result decodes to
-    ``decode(data, until=until)``. The result is a cut stream (format version 9) that decodes
+    ``decode(data, until=until)``. The result is a cut stream (format version 11) that decodes
     with ``strict=True`` exactly like ``data[:n]``; a whole stream cut to its own length is
     returned unchanged. The stream may itself be cut or truncated, not damaged.
     """

@@ -149,7 +149,7 @@ def test_info_on_a_cut_stream_says_it_was_cut_inside_a_slice(tmp_path, png, caps
     assert main(["info", str(cut)]) == 0
     out = capsys.readouterr().out
     assert "(1 complete)" in out
-    assert "cut         on purpose inside slice 1 (format version 9)" in out
+    assert "cut         on purpose inside slice 1 (format version 11)" in out
     assert f"partial slice: 3 bytes of {len(chunks[1])} (slice 1)" in out
 
 

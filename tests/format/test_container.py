@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -70,7 +71,7 @@ def chunk_ends(chunks: list[bytes]) -> list[tuple[int, int]]:
 def test_layout_matches_the_documented_format():
     data = pack(make_header(), CHUNKS)
     assert data[:4] == MAGIC == b"\x89SPK"
-    assert data[4] == 8  # format version
+    assert data[4] == 10  # format version
     assert data[5] == 1  # mode RGB
     assert struct.unpack_from("<II", data, 6) == (37, 21)
     assert struct.unpack_from("<4d", data, 14) == (1e4, 1.0, 100.0, 800.0)
@@ -160,14 +161,14 @@ def test_every_truncation_inside_the_header_raises_a_library_error():
 
 
 # --------------------------------------------------------------------------------------------
-# Cut streams (version 9)
+# Cut streams (version 11)
 
 
 def expected_cut(data: bytes, chunks: list[bytes], n: int) -> bytes:
-    """The documented cut of a packed stream at ``n`` bytes, built from the layout: version 9
+    """The documented cut of a packed stream at ``n`` bytes, built from the layout: version 11
     and size ``n`` in the header, the CRC of the chunk cut inside recomputed over its length
     field and the payload bytes kept, a chunk head cut short replaced by zeros."""
-    head = patch(patch(data, 4, "B", 9), SIZE_AT, "I", n)[:HEADER_SIZE]
+    head = patch(patch(data, 4, "B", 11), SIZE_AT, "I", n)[:HEADER_SIZE]
     body = bytearray(data[HEADER_SIZE:n])
     for start, end in chunk_ends(chunks):
         if start - CHUNK_HEAD < n < start:  # inside the chunk head
@@ -188,7 +189,7 @@ def test_every_cut_is_the_documented_layout_and_reads_like_the_truncated_stream(
         truncated = unpack(data[:n])
         assert (chunks, partial) == truncated[1:], n
         assert partial.declared == truncated[2].declared, n
-    assert cut_stream(data, len(data)) == data  # nothing to cut: the version-8 stream as it is
+    assert cut_stream(data, len(data)) == data  # nothing to cut: the version-10 stream as it is
 
 
 def test_a_cut_of_a_cut_or_truncated_stream_is_the_cut_of_the_original():
@@ -290,7 +291,7 @@ def test_bad_magic_is_corrupt():
         unpack(b"GIF89a" + bytes(100))
 
 
-@pytest.mark.parametrize("version", [0, 1, 2, 3, 4, 5, 6, 7, 10, 255])
+@pytest.mark.parametrize("version", [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 255])
 def test_unknown_version_is_corrupt(version):
     data = patch(pack(make_header(), CHUNKS), 4, "B", version)
     with pytest.raises(CorruptStreamError, match="version"):
@@ -298,9 +299,19 @@ def test_unknown_version_is_corrupt(version):
 
 
 def test_unknown_mode_is_corrupt():
-    data = patch(pack(make_header(), CHUNKS), 5, "B", 2)
+    data = patch(pack(make_header(), CHUNKS), 5, "B", 3)
     with pytest.raises(CorruptStreamError, match="mode"):
         unpack(data)
+
+
+@pytest.mark.parametrize(
+    ("byte", "mode", "subsampling"), [(1, "RGB", "4:2:0"), (2, "RGB", "4:4:4")]
+)
+def test_the_mode_byte_carries_the_chroma_resolution(byte, mode, subsampling):
+    header = replace(make_header(), mode=mode, subsampling=subsampling)
+    data = pack(header, CHUNKS)
+    assert data[5] == byte
+    assert unpack(data)[0] == header
 
 
 @pytest.mark.parametrize(("width", "height"), [(0, 5), (5, 0), (0, 0)])

@@ -12,7 +12,9 @@ What each dimension means (``chroma`` is 1 in a chroma plane, 0 in luma):
 - ``dc``: a DC count's bit in the slice. ``count``: the count so far (0, 1, 2 or more);
   ``prediction``: where the DC predicted from the neighbouring blocks lies against the decision
   point, 8 classes split at :data:`DC_SIGNIFICANCE_SPLITS` (count 0) or
-  :data:`DC_REFINEMENT_SPLITS` quarters of a count unit; ``phase``: the checkerboard half.
+  :data:`DC_REFINEMENT_SPLITS` quarters of a count unit; ``spread``: how far apart the
+  neighbours' own estimates lie (:func:`spread_class`), how much the prediction is to be
+  trusted; ``phase``: the checkerboard half.
 - ``dc_sign``: the sign of a DC that starts firing. ``side``: the prediction below, around or
   above zero.
 - ``growth``: whether a block's extent ``eob`` (1 + its last significant AC zigzag index) grows.
@@ -63,6 +65,7 @@ __all__ = [
     "growth_context",
     "refinement_context",
     "significance_context",
+    "spread_class",
 ]
 
 NCOEF = BLOCK * BLOCK
@@ -77,7 +80,7 @@ class Model(NamedTuple):
 
 
 _DIMENSIONS = {
-    "dc": (("count", 3), ("prediction", 8), ("phase", 2), ("chroma", 2)),
+    "dc": (("count", 3), ("prediction", 8), ("spread", 4), ("phase", 2), ("chroma", 2)),
     "dc_sign": (("side", 3), ("phase", 2), ("chroma", 2)),
     "growth": (("extent", 7), ("neighbours", 7), ("chroma", 2)),
     "extent": (("extent", 7), ("chroma", 2), ("node", 64), ("neighbours", 5)),
@@ -106,10 +109,21 @@ _DC, _DC_SIGN, _GROWTH, _EXTENT, _SIG, _REFINE = ((m.offset, *m.strides) for m i
 
 
 @inline
-def dc_context(count, prediction, phase, chroma):
+def dc_context(count, prediction, spread, phase, chroma):
     """The ``dc`` model's context (see the module docstring)."""
-    o, s0, s1, s2, s3 = _DC
-    return o + count * s0 + prediction * s1 + phase * s2 + chroma * s3
+    o, s0, s1, s2, s3, s4 = _DC
+    return o + count * s0 + prediction * s1 + spread * s2 + phase * s3 + chroma * s4
+
+
+@inline
+def spread_class(neighbours, spread):
+    """The ``spread`` of the DC model: 0, 1, 2 for neighbours' estimates less than 1, 2, 4 count
+    units apart (``spread`` in units of ``2**-PREDICTION_SHIFT``), 3 for farther or fewer than
+    two neighbours."""
+    if neighbours < 2:
+        return 3
+    d = spread >> PREDICTION_SHIFT
+    return 0 if d < 1 else (1 if d < 2 else (2 if d < 4 else 3))
 
 
 @inline

@@ -54,6 +54,7 @@ from .contexts import (
     growth_context,
     refinement_context,
     significance_context,
+    spread_class,
 )
 from .rangecoder import PENDING, POS, code_bit, load, store
 
@@ -70,6 +71,7 @@ TOP_RANK = 7
 """Block ranks: ``1 + bit_length(n)`` (2..7) for ``n`` significant AC coefficients, 1 for none
 but a neighbour with some, 0 otherwise."""
 _LEFT, _RIGHT, _TOP, _BOTTOM = range(4)
+_FACING = (_RIGHT, _LEFT, _BOTTOM, _TOP)  # the side of the neighbour facing the block
 
 
 @inline
@@ -174,25 +176,23 @@ def _room(s, buf, enc):
 
 @inline
 def _dc_prediction(plane, sides, edge_dc, i, j, p):
-    """The DC prediction of block (i, j) from its neighbours' boundaries, as ``(q, unit)``:
-    the sum over the neighbours of (its facing side sum + its DC's) - (the block's own side),
-    and the count unit of that sum (``2**PREDICTION_SHIFT`` per neighbour)."""
+    """The DC prediction of block (i, j) from its neighbours' boundaries, as ``(q, unit,
+    spread)``: the sum over the neighbours of (its facing side sum + its DC's) - (the block's
+    own side), the count unit of that sum (``2**PREDICTION_SHIFT`` per neighbour), and how far
+    the neighbours' estimates lie apart (:func:`~.contexts.spread_class`)."""
     by, bx = sides.shape[:2]
     q = np.int64(0)
     cnt = 0
-    if j > 0:
-        q += sides[i, j - 1, _RIGHT] + _value2(plane, i, j - 1, 0, p) * edge_dc - sides[i, j, _LEFT]
-        cnt += 1
-    if j + 1 < bx:
-        q += sides[i, j + 1, _LEFT] + _value2(plane, i, j + 1, 0, p) * edge_dc - sides[i, j, _RIGHT]
-        cnt += 1
-    if i > 0:
-        q += sides[i - 1, j, _BOTTOM] + _value2(plane, i - 1, j, 0, p) * edge_dc - sides[i, j, _TOP]
-        cnt += 1
-    if i + 1 < by:
-        q += sides[i + 1, j, _TOP] + _value2(plane, i + 1, j, 0, p) * edge_dc - sides[i, j, _BOTTOM]
-        cnt += 1
-    return q, np.int64(max(cnt, 1)) << PREDICTION_SHIFT
+    lo = np.int64(1) << 62
+    hi = -lo
+    for n in range(4):
+        y, x = i + (n == 3) - (n == 2), j + (n == 1) - (n == 0)  # left, right, top, bottom
+        if 0 <= y < by and 0 <= x < bx:
+            t = sides[y, x, _FACING[n]] + _value2(plane, y, x, 0, p) * edge_dc - sides[i, j, n]
+            q += t
+            lo, hi = min(lo, t), max(hi, t)
+            cnt += 1
+    return q, np.int64(max(cnt, 1)) << PREDICTION_SHIFT, spread_class(cnt, hi - lo)
 
 
 @kernel
@@ -214,7 +214,7 @@ def dc_pass(plane, sides, edge_dc, p, phase, chroma, truth, coder, enc, start):
             if not _room(s, buf, enc):
                 store(st, s)
                 return i * bx + j
-            q, unit = _dc_prediction(plane, sides, edge_dc, i, j, p)
+            q, unit, spread = _dc_prediction(plane, sides, edge_dc, i, j, p)
             u = np.int64(prefix[i, j, 0])
             if u == 0:
                 x4 = 4 * abs(q) - 4 * unit
@@ -225,7 +225,7 @@ def dc_pass(plane, sides, edge_dc, p, phase, chroma, truth, coder, enc, start):
             cls = 0
             for split in splits:
                 cls += split * unit < x4
-            ctx = dc_context(min(u, 2), cls, phase, chroma)
+            ctx = dc_context(min(u, 2), cls, spread, phase, chroma)
             truth_bit = (abs(counts[i, j, 0]) >> p) & 1 if enc else 0
             bit, s = code_bit(s, buf, models, ctx, truth_bit, enc)
             if bit < 0:

@@ -9,11 +9,16 @@ A stream cut anywhere decodes exactly up to where its bytes reach: the decoder s
 the first bit whose decision would need a byte that is missing (``decode_bit`` returns -1),
 so every bit it did return equals the one of the whole stream.
 
-Each context of a model is a probability ``p`` and a count ``n`` of the bits it has seen;
-after a bit ``b`` the probability moves to ``p + floor((2^16*b - p)/(n + 2))`` (the Laplace
-estimate while ``n`` is small, an exponential forgetting of time constant ``_WINDOW`` bits
-later), kept within ``[_P_MIN, 2^16 - _P_MIN]``. All arithmetic is integer: encoder and decoder
-agree bit for bit on every machine.
+Each context of a model holds two estimates of the probability of a 1, a fast ``f`` and a slow
+``s``, and the count ``n`` of the bits it has seen, and codes with their mean
+``p = (f + s) >> 1``. After a bit ``b`` each estimate ``e`` moves to
+``e + floor((2^16*b - e) * r_m / 2^16)``, ``r_m = round(2^16/(m + 2))`` with ``m = min(n,
+_FAST)`` for the fast one and ``m = n`` for the slow one, and ``n`` counts up to ``_SLOW``: both
+are the Laplace estimate while ``n`` is small, then exponential forgettings of time constants
+``_FAST`` and ``_SLOW`` bits, which follow a context whose statistics change (from one time
+slice to the next) and learn a steady one precisely; each is kept within ``[_P_MIN, 2^16 -
+_P_MIN]``. All arithmetic is integer: encoder and decoder agree bit for bit on every
+machine.
 
 Coder state is one int64 array (:func:`new_state`) so that a compiled pass can stop (for a full
 output buffer, or a cut input) and another resume where it left off. Inside a pass it is a
@@ -47,8 +52,9 @@ _TOP = 1 << 24
 _P_BITS = 16
 _P_ONE = 1 << _P_BITS
 _P_MIN = 16  # probabilities stay within [1/4096, 1 - 1/4096]
-_WINDOW = 63
-_RECIPROCAL = np.array([(_P_ONE + (n + 2) // 2) // (n + 2) for n in range(_WINDOW + 1)], np.int64)
+_FAST = 15
+_SLOW = 127
+_RECIPROCAL = np.array([(_P_ONE + (n + 2) // 2) // (n + 2) for n in range(_SLOW + 1)], np.int64)
 
 # Fields of the coder state (PENDING: bytes held back for a carry; POS: the buffer position).
 LOW, RANGE, CACHE, PENDING, POS, CODE, CUT, FIRST, END = range(9)
@@ -65,17 +71,28 @@ def new_state() -> np.ndarray:
 
 
 def new_models(contexts: int) -> np.ndarray:
-    """``contexts`` bit models at probability 1/2 with no bits seen: rows ``(p, n)``."""
-    models = np.zeros((contexts, 2), np.int64)
-    models[:, 0] = _P_ONE // 2
+    """``contexts`` bit models at probability 1/2 with no bits seen: rows ``(f, s, n)``."""
+    models = np.zeros((contexts, 3), np.int64)
+    models[:, :2] = _P_ONE // 2
     return models
 
 
 @inline
-def _adapted(p, n, bit):
-    """Probability and count of a context after it has seen ``bit`` (without a branch)."""
-    p += (((bit << _P_BITS) - p) * _RECIPROCAL[n]) >> _P_BITS
-    return min(max(p, _P_MIN), _P_ONE - _P_MIN), min(n + 1, _WINDOW)
+def _probability(models, ctx):
+    """The probability (of a 1, in units of ``2^-16``) a context codes with."""
+    return (models[ctx, 0] + models[ctx, 1]) >> 1
+
+
+@inline
+def _adapt(models, ctx, bit):
+    """A context after it has seen ``bit`` (without a branch on it)."""
+    n = models[ctx, 2]
+    target = bit << _P_BITS
+    fast = models[ctx, 0] + (((target - models[ctx, 0]) * _RECIPROCAL[min(n, _FAST)]) >> _P_BITS)
+    slow = models[ctx, 1] + (((target - models[ctx, 1]) * _RECIPROCAL[n]) >> _P_BITS)
+    models[ctx, 0] = min(max(fast, _P_MIN), _P_ONE - _P_MIN)
+    models[ctx, 1] = min(max(slow, _P_MIN), _P_ONE - _P_MIN)
+    models[ctx, 2] = min(n + 1, _SLOW)
 
 
 @inline
@@ -98,7 +115,7 @@ def encode_bit(s, buf, models, ctx, bit):
     and adapt the context; returns ``(bit, new state)``. ``buf`` needs ``PENDING + 8`` bytes
     free past ``POS``."""
     low, rng, cache, pending, pos, code, cut, first, end = s
-    p = models[ctx, 0] if ctx >= 0 else _P_ONE // 2
+    p = _probability(models, ctx) if ctx >= 0 else _P_ONE // 2
     bound = (rng >> _P_BITS) * (_P_ONE - p)
     one = -np.int64(bit)  # all ones for a 1: no branch on the bit, which is unpredictable
     low += bound & one
@@ -119,7 +136,7 @@ def encode_bit(s, buf, models, ctx, bit):
         pending += 1
         low = (low & 0x00FFFFFF) << 8
     if ctx >= 0:
-        models[ctx, 0], models[ctx, 1] = _adapted(p, models[ctx, 1], bit)
+        _adapt(models, ctx, bit)
     return np.int64(bit), (low, rng, cache, pending, pos, code, cut, first, end)
 
 
@@ -130,7 +147,7 @@ def decode_bit(s, buf, models, ctx):
     low, rng, cache, pending, pos, code, cut, first, end = s
     if cut:
         return np.int64(-1), s
-    p = models[ctx, 0] if ctx >= 0 else _P_ONE // 2
+    p = _probability(models, ctx) if ctx >= 0 else _P_ONE // 2
     bound = (rng >> _P_BITS) * (_P_ONE - p)
     bit = np.int64(code >= bound)
     one = -bit  # as in encode_bit, no branch on the bit
@@ -146,7 +163,7 @@ def decode_bit(s, buf, models, ctx):
         pos += 1
         code = ((code << 8) | byte) & 0xFFFFFFFF
     if ctx >= 0:
-        models[ctx, 0], models[ctx, 1] = _adapted(p, models[ctx, 1], bit)
+        _adapt(models, ctx, bit)
     return bit, (low, rng, cache, pending, pos, code, cut, first, end)
 
 

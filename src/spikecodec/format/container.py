@@ -3,8 +3,8 @@
 Layout (all integers little-endian)::
 
     magic     4 bytes  b"\\x89SPK"
-    version   u8       8, or 9 for a cut stream (below); 1-7 were earlier coders, refused
-    mode      u8       0 = grayscale "L", 1 = "RGB" (YCbCr 4:2:0 inside)
+    version   u8       10, or 11 for a cut stream (below); 1-9 were earlier coders, refused
+    mode      u8       0 = grayscale "L", 1 = "RGB" with 4:2:0 chroma, 2 = "RGB" with 4:4:4
     width     u32
     height    u32
     R, C, T   f64 x 3  neuron resistance, capacitance, window T (ms)
@@ -41,8 +41,8 @@ Damage and truncation are told apart by the declared ``size``:
 Because the chunk CRC covers the length field, a damaged length is otherwise always caught,
 like a damaged payload (up to CRC32 collisions, probability 2**-32).
 
-A *cut stream* (version 9, made by :func:`cut_stream`) is the first ``size`` bytes of a stream made
-whole again: its header says version 9 and the new ``size``, so it may end before its last time
+A *cut stream* (version 11, made by :func:`cut_stream`) is the first ``size`` bytes of a stream made
+whole again: its header says version 11 and the new ``size``, so it may end before its last time
 slice, and inside one. The chunk it ends in keeps its length field (the slice's whole length)
 and its CRC covers the length field and the bytes kept; a cut inside a chunk's 8-byte head
 leaves that many zero bytes instead. Read whole, a cut stream is complete and every byte of it
@@ -67,7 +67,7 @@ from ..errors import (
     SpikeCodecError,
     TruncatedStreamError,
 )
-from ..params import MODES, Header, domain_error, slice_instants
+from ..params import Header, domain_error, slice_instants
 
 __all__ = [
     "CHUNK_HEAD_SIZE",
@@ -88,8 +88,9 @@ __all__ = [
 ]
 
 MAGIC = b"\x89SPK"
-FORMAT_VERSION = 8
-CUT_VERSION = 9
+FORMAT_VERSION = 10
+CUT_VERSION = 11
+_MODES = (("L", "4:2:0"), ("RGB", "4:2:0"), ("RGB", "4:4:4"))  # the mode byte's meanings
 MAX_IMAGE_PIXELS = 178_956_970  # Pillow's DecompressionBombError limit: 2 * Image.MAX_IMAGE_PIXELS
 
 _HEADER = struct.Struct("<4sBBII4dfBfBI")
@@ -109,7 +110,7 @@ def _chunk_crc(length: bytes, payload: bytes) -> int:
 def pack(header: Header, chunks: list[bytes], *, padding: int = 0) -> bytes:
     """Serialize a header and its time-slice chunks into a ``.spk`` byte string.
 
-    With ``header.cut`` the stream is a cut one (version 9): a :class:`PartialChunk` is written
+    With ``header.cut`` the stream is a cut one (version 11): a :class:`PartialChunk` is written
     with its slice's whole length (``declared``) and a CRC over the bytes it holds, and
     ``padding`` zero bytes end the stream (a cut inside the next chunk's head).
     """
@@ -121,7 +122,7 @@ def pack(header: Header, chunks: list[bytes], *, padding: int = 0) -> bytes:
     fields = _HEADER.pack(
         MAGIC,
         CUT_VERSION if header.cut else FORMAT_VERSION,
-        MODES.index(header.mode),
+        _MODES.index((header.mode, header.subsampling if header.mode == "RGB" else "4:2:0")),
         header.width,
         header.height,
         header.R,
@@ -159,7 +160,7 @@ def _read_header(data: bytes, max_pixels: int) -> tuple[Header, int]:
         )
     if zlib.crc32(fields) != crc:
         raise CorruptStreamError("header checksum mismatch")
-    if mode >= len(MODES):
+    if mode >= len(_MODES):
         raise CorruptStreamError(f"unknown image mode id {mode}")
     if width < 1 or height < 1:
         raise CorruptStreamError(f"invalid image size {width}x{height}")
@@ -177,7 +178,10 @@ def _read_header(data: bytes, max_pixels: int) -> tuple[Header, int]:
         if problem is not None:
             raise CorruptStreamError(f"invalid {problem}")
     cut = version == CUT_VERSION
-    header = Header(MODES[mode], width, height, R, C, T, theta, bias, table, chroma, slices, cut)
+    colour, subsampling = _MODES[mode]
+    header = Header(
+        colour, width, height, R, C, T, theta, bias, table, chroma, slices, cut, subsampling
+    )
     return header, size
 
 
@@ -252,7 +256,7 @@ def unpack(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> tuple[Header, lis
 
 
 def cut_stream(data: bytes, size: int, max_pixels: int = MAX_IMAGE_PIXELS) -> bytes:
-    """A stream's first ``size`` bytes as a cut stream (version 9): complete, checked, and
+    """A stream's first ``size`` bytes as a cut stream (version 11): complete, checked, and
     decoding exactly like those bytes (see the module docstring).
 
     The stream is read (and checked) with :func:`unpack`; it may itself be cut or truncated.

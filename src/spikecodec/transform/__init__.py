@@ -2,7 +2,7 @@
 (:mod:`~spikecodec.transform.colour`) and the lapped 8x8 DCT (:mod:`~spikecodec.transform.lapped`).
 """
 
-from .colour import colour_planes, rgb_to_ycbcr_420, ycbcr420_to_rgb
+from .colour import colour_image, colour_planes
 from .lapped import Synthesis, lapped_dct
 
-__all__ = ["Synthesis", "colour_planes", "lapped_dct", "rgb_to_ycbcr_420", "ycbcr420_to_rgb"]
+__all__ = ["Synthesis", "colour_image", "colour_planes", "lapped_dct"]

@@ -1,4 +1,4 @@
-"""Colour conversion and 4:2:0 chroma resampling, fused a row at a time.
+"""Colour conversion and 4:2:0 chroma resampling.
 
 Full-range ITU-R BT.601 YCbCr as in JFIF,
 
@@ -7,10 +7,12 @@ Full-range ITU-R BT.601 YCbCr as in JFIF,
     Cr = 128 + 0.5 R - 0.418688 G - 0.081312 B,
 
 chroma subsampled 4:2:0 by averaging 2x2 pixels (the last row or column replicated when the
-size is odd) and upsampled with the separable (1/4, 3/4) triangle filter of libjpeg's "fancy"
-upsampling, edges replicated: ``out[2i] = 3/4 c[i] + 1/4 c[i-1]``, ``out[2i+1] = 3/4 c[i] + 1/4
-c[i+1]`` along each axis. :func:`rgb_to_ycbcr_420` and :func:`ycbcr420_to_rgb` fuse conversion
-and resampling a row at a time: the codec never holds full-resolution chroma.
+size is odd) and upsampled separably by Catmull-Rom cubic interpolation at the output pixels'
+phases, a quarter of a chroma sample either side of it, edges replicated: ``out[2i] =
+(-3 c[i-2] + 29 c[i-1] + 111 c[i] - 9 c[i+1]) / 128`` and ``out[2i+1]`` the mirror image, along
+each axis (sharper than libjpeg's (1/4, 3/4) triangle, and as exact on linear ramps).
+:func:`rgb_to_ycbcr_420` and :func:`ycbcr420_to_rgb` fuse conversion and resampling a row at
+a time, for an encoder or decoder that need not hold full-resolution chroma.
 """
 
 from __future__ import annotations
@@ -19,13 +21,20 @@ import numpy as np
 
 from .._jit import kernel
 from ..errors import ParameterError
+from ..params import RGB_TO_YCBCR
 
-__all__ = ["chroma_shape", "colour_planes", "rgb_to_ycbcr_420", "ycbcr420_to_rgb"]
+__all__ = [
+    "chroma_shape",
+    "colour_image",
+    "colour_planes",
+    "downsample_420",
+    "rgb_to_ycbcr",
+    "rgb_to_ycbcr_420",
+    "upsample_420",
+    "ycbcr420_to_rgb",
+    "ycbcr_to_rgb",
+]
 
-RGB_TO_YCBCR = np.array(
-    [[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]]
-)
-"""The JFIF matrix from (R, G, B) to (Y, Cb - 128, Cr - 128)."""
 YCBCR_TO_RGB = np.linalg.inv(RGB_TO_YCBCR)
 
 
@@ -63,20 +72,37 @@ def _down_row(top, bottom, dst):
         dst[w // 2] = (top[w - 1] + top[w - 1] + bottom[w - 1] + bottom[w - 1]) * 0.25
 
 
+# Catmull-Rom (a = -1/2) at the phases -1/4 and +1/4 of a chroma sample: the taps on samples
+# i-2 .. i+2 of output 2i (even) and 2i + 1 (odd).
+_EVEN = np.array([-0.0234375, 0.2265625, 0.8671875, -0.0703125, 0.0])
+_ODD = _EVEN[::-1].copy()
+
+
 @kernel
 def _up_row(plane, r, row, dst):
     """Row ``r`` of the upsampled ``plane`` into ``dst``: along the columns first, into ``row``
-    (with a replicated sample at each end), then along it."""
+    (with two replicated samples at each end), then along it."""
     h, w = plane.shape
-    near, far = plane[r // 2], plane[min(max(r // 2 - 1 + 2 * (r % 2), 0), h - 1)]
+    taps = _EVEN if r % 2 == 0 else _ODD
+    i = r // 2
     for j in range(w):
-        row[j + 1] = 0.75 * near[j] + 0.25 * far[j]
-    row[0], row[w + 1] = row[1], row[w]
+        v = 0.0
+        for d in range(5):
+            v += taps[d] * plane[min(max(i - 2 + d, 0), h - 1), j]
+        row[j + 2] = v
+    row[0], row[1], row[w + 2], row[w + 3] = row[2], row[2], row[w + 1], row[w + 1]
     for j in range(dst.size // 2):
-        centre = 0.75 * row[j + 1]
-        dst[2 * j], dst[2 * j + 1] = centre + 0.25 * row[j], centre + 0.25 * row[j + 2]
+        even = odd = 0.0
+        for d in range(5):
+            even += _EVEN[d] * row[j + d]
+            odd += _ODD[d] * row[j + d]
+        dst[2 * j], dst[2 * j + 1] = even, odd
     if dst.size % 2:
-        dst[-1] = 0.75 * row[w] + 0.25 * row[w - 1]
+        j = dst.size // 2
+        even = 0.0
+        for d in range(5):
+            even += _EVEN[d] * row[j + d]
+        dst[-1] = even
 
 
 def chroma_shape(h: int, w: int) -> tuple[int, int]:
@@ -107,7 +133,7 @@ def rgb_to_ycbcr_420(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 @kernel
 def _ycbcr420_to_rgb(y, cb, cr, out, mid, full):
-    """``mid``: (2, chroma width + 2) and ``full``: (2, W) scratch: :func:`_up_row` of Cb, Cr."""
+    """``mid``: (2, chroma width + 4) and ``full``: (2, W) scratch: :func:`_up_row` of Cb, Cr."""
     for r in range(y.shape[0]):
         _up_row(cb, r, mid[0], full[0])
         _up_row(cr, r, mid[1], full[1])
@@ -122,13 +148,89 @@ def ycbcr420_to_rgb(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray
     if not cb.shape == cr.shape == chroma_shape(h, w):
         raise ParameterError(f"4:2:0 chroma of a {y.shape} plane has shape {chroma_shape(h, w)}")
     out = np.empty((h, w, 3), np.uint8)
-    mid, full = np.empty((2, cb.shape[1] + 2)), np.empty((2, w))
+    mid, full = np.empty((2, cb.shape[1] + 4)), np.empty((2, w))
     _ycbcr420_to_rgb(y, cb, cr, out.reshape(h, 3 * w), mid, full)
     return out
 
 
-def colour_planes(image: np.ndarray) -> list[np.ndarray]:
-    """The colour planes the codec codes: a grayscale image itself, or Y and 4:2:0 Cb, Cr."""
+@kernel
+def _rgb_to_ycbcr(rgb, y, cb, cr):
+    for r in range(y.shape[0]):
+        _ycbcr_row(rgb[r], y[r], cb[r], cr[r])
+
+
+def rgb_to_ycbcr(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(H, W, 3) RGB in [0, 255] -> float64 Y, Cb, Cr (H, W) each."""
+    rgb = np.ascontiguousarray(rgb)
+    h, w, _ = rgb.shape
+    y, cb, cr = np.empty((h, w)), np.empty((h, w)), np.empty((h, w))
+    _rgb_to_ycbcr(rgb.reshape(h, 3 * w), y, cb, cr)
+    return y, cb, cr
+
+
+@kernel
+def _ycbcr_to_rgb(y, cb, cr, out):
+    for r in range(y.shape[0]):
+        _rgb_row(y[r], cb[r], cr[r], out[r])
+
+
+def ycbcr_to_rgb(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray:
+    """Float Y, Cb, Cr (H, W) each -> (H, W, 3) uint8 RGB, rounded and clipped."""
+    y, cb, cr = (np.ascontiguousarray(p, dtype=np.float64) for p in (y, cb, cr))
+    if not y.shape == cb.shape == cr.shape:
+        raise ParameterError(f"the planes differ in shape: {y.shape}, {cb.shape}, {cr.shape}")
+    h, w = y.shape
+    out = np.empty((h, w, 3), np.uint8)
+    _ycbcr_to_rgb(y, cb, cr, out.reshape(h, 3 * w))
+    return out
+
+
+@kernel
+def _downsample_420(plane, out):
+    h = plane.shape[0]
+    for i in range(out.shape[0]):
+        _down_row(plane[2 * i], plane[min(2 * i + 1, h - 1)], out[i])
+
+
+def downsample_420(plane: np.ndarray) -> np.ndarray:
+    """A plane's 4:2:0 version: the 2x2 means (as :func:`rgb_to_ycbcr_420` computes them)."""
+    plane = np.ascontiguousarray(plane, dtype=np.float64)
+    out = np.empty(chroma_shape(*plane.shape))
+    _downsample_420(plane, out)
+    return out
+
+
+@kernel
+def _upsample_420(plane, out, row):
+    for r in range(out.shape[0]):
+        _up_row(plane, r, row, out[r])
+
+
+def upsample_420(plane: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A 4:2:0 plane upsampled to ``shape`` (as :func:`ycbcr420_to_rgb` upsamples chroma)."""
+    plane = np.ascontiguousarray(plane, dtype=np.float64)
+    if chroma_shape(*shape) != plane.shape:
+        raise ParameterError(f"a {plane.shape} plane is not the 4:2:0 chroma of {shape}")
+    out = np.empty(shape)
+    _upsample_420(plane, out, np.empty(plane.shape[1] + 4))
+    return out
+
+
+def colour_planes(image: np.ndarray, subsampling: str = "4:2:0") -> list[np.ndarray]:
+    """The colour planes the codec codes: a grayscale image itself, or Y, Cb, Cr with the
+    chroma at 4:2:0 (the default) or full resolution (``"4:4:4"``)."""
     if image.ndim == 2:
         return [image]
+    if subsampling == "4:4:4":
+        return list(rgb_to_ycbcr(image))
     return list(rgb_to_ycbcr_420(image))
+
+
+def colour_image(planes: list[np.ndarray], subsampling: str = "4:2:0") -> np.ndarray:
+    """The image of decoded colour planes (the inverse of :func:`colour_planes`): a gray plane
+    as it is, or Y, Cb, Cr to uint8 RGB."""
+    if len(planes) == 1:
+        return planes[0]
+    if subsampling == "4:4:4":
+        return ycbcr_to_rgb(*planes)
+    return ycbcr420_to_rgb(*planes)
