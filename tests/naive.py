@@ -19,9 +19,7 @@ JPEG_ZIGZAG = [
     58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
 ]  # fmt: skip
 
-RGB_TO_YCBCR = np.array(
-    [[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]]
-)
+RGB_TO_YCOCG = np.array([[1, 2, 1], [2, 0, -2], [-1, 2, -1]]) / 4
 
 
 def dct_matrix(n: int = 8) -> np.ndarray:
@@ -106,21 +104,21 @@ def inverse_lapped_dct(coeffs, shape):
     return plane[: shape[0], : shape[1]] + 128.0
 
 
-def rgb_to_ycbcr(rgb):
-    """(H, W, 3) -> (3, H, W) float YCbCr, JFIF."""
-    ycc = np.tensordot(RGB_TO_YCBCR, rgb.astype(np.float64), axes=([1], [2]))
+def rgb_to_ycocg(rgb):
+    """(H, W, 3) -> (3, H, W) float YCoCg, the chroma offset by 128."""
+    ycc = np.tensordot(RGB_TO_YCOCG, rgb.astype(np.float64), axes=([1], [2]))
     ycc[1:] += 128.0
     return ycc
 
 
-def ycbcr_to_rgb_unrounded(y, cb, cr):
+def ycocg_to_rgb_unrounded(y, cb, cr):
     """(3, H, W) float RGB."""
-    return np.tensordot(np.linalg.inv(RGB_TO_YCBCR), np.stack([y, cb - 128.0, cr - 128.0]), 1)
+    return np.tensordot(np.linalg.inv(RGB_TO_YCOCG), np.stack([y, cb - 128.0, cr - 128.0]), 1)
 
 
-def ycbcr_to_rgb(y, cb, cr):
+def ycocg_to_rgb(y, cb, cr):
     """(H, W, 3) uint8 RGB, rounded and clipped."""
-    rgb = ycbcr_to_rgb_unrounded(y, cb, cr)
+    rgb = ycocg_to_rgb_unrounded(y, cb, cr)
     return np.clip(np.rint(rgb), 0, 255).astype(np.uint8).transpose(1, 2, 0)
 
 

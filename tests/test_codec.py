@@ -111,13 +111,13 @@ def reference_counts(
 
     libjpeg's scale: ``S = 5000/q`` (q < 50) or ``200 - 2q``, base step ``16*max(S, 1)/100``,
     ``theta = step*T/C``; band ``f`` fires at ``theta*W[f]`` (W = 1, T.81's table / 16, or its
-    fourth root for "mild"), times on Cb and Cr ``chroma * sqrt(w_Y / (a w_c))`` with ``w`` the
+    fourth root for "mild"), times on Co and Cg ``chroma * sqrt(w_Y / (a w_c))`` with ``w`` the
     squared column norms of the inverse colour matrix and ``a`` the pixels of a chroma sample;
     bias current ``beta*C*theta_f/T``.
     """
     scale = 5000.0 / quality if quality < 50 else 200.0 - 2.0 * quality
     theta = 16.0 * max(scale, 1.0) / 100.0 * T / C
-    w = (np.linalg.inv(naive.RGB_TO_YCBCR) ** 2).sum(axis=0)
+    w = (np.linalg.inv(naive.RGB_TO_YCOCG) ** 2).sum(axis=0)
     area = 4 if subsampling == "4:2:0" else 1
     out = []
     for c, plane in enumerate(reference_planes(image, subsampling)):
@@ -137,10 +137,10 @@ def reference_counts(
 
 
 def reference_planes(image, subsampling="4:2:0") -> list[np.ndarray]:
-    """The colour planes, from numpy: the gray image, or JFIF YCbCr, 4:2:0 or 4:4:4."""
+    """The colour planes, from numpy: the gray image, or YCoCg, 4:2:0 or 4:4:4."""
     if image.ndim == 2:
         return [image.astype(np.float64)]
-    y, cb, cr = naive.rgb_to_ycbcr(image)
+    y, cb, cr = naive.rgb_to_ycocg(image)
     if subsampling == "4:4:4":
         return [y, cb, cr]
     return [y, naive.downsample_420(cb), naive.downsample_420(cr)]

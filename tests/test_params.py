@@ -155,19 +155,18 @@ def test_band_thresholds_are_theta_times_the_table_and_chroma():
 
 
 @pytest.mark.parametrize(
-    ("subsampling", "cb", "cr"), [("4:2:0", 0.4798, 0.5505), ("4:4:4", 0.9596, 1.1009)]
+    ("subsampling", "co", "cg"), [("4:2:0", 0.6124, 0.5), ("4:4:4", 1.2247, 1.0)]
 )
-def test_chroma_factors_give_equal_slopes_on_psnr_over_rgb(subsampling, cb, cr):
+def test_chroma_factors_give_equal_slopes_on_psnr_over_rgb(subsampling, co, cg):
     # Steps in inverse proportion to the square root of what a sample's error costs over R, G
-    # and B (3 for Y; 1.772^2 + 0.344^2 for Cb, 1.402^2 + 0.714^2 for Cr; four pixels a 4:2:0
-    # chroma sample): sqrt(3 / (a w)).
+    # and B (R, G, B = Y + Co - Cg, Y + Cg, Y - Co - Cg: 3 for Y, 2 for Co, 3 for Cg; four
+    # pixels a 4:2:0 chroma sample): sqrt(3 / (a w)).
     h = header(chroma=1.0, subsampling=subsampling)
-    assert chroma_factor(h, 1) == pytest.approx(cb, abs=1e-3)
-    assert chroma_factor(h, 2) == pytest.approx(cr, abs=1e-3)
-    assert chroma_factor(header(chroma=2.0, subsampling=subsampling), 1) == pytest.approx(
-        2 * cb, abs=2e-3
-    )
-    assert PLANE_WEIGHTS == pytest.approx([3.0, 1.772**2 + 0.344**2, 1.402**2 + 0.714**2], abs=2e-3)
+    assert chroma_factor(h, 1) == pytest.approx(co, abs=1e-3)
+    assert chroma_factor(h, 2) == pytest.approx(cg, abs=1e-3)
+    doubled = header(chroma=2.0, subsampling=subsampling)
+    assert chroma_factor(doubled, 1) == pytest.approx(2 * co, abs=2e-3)
+    assert PLANE_WEIGHTS == pytest.approx([3.0, 2.0, 3.0])
 
 
 def test_slice_instants_double_up_to_the_window():

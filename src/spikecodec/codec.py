@@ -1,6 +1,6 @@
 """The spike codec: ``encode(image) -> bytes`` and ``decode(bytes) -> image``.
 
-Pipeline: colour (YCbCr for RGB, chroma at 4:2:0 or 4:4:4, :mod:`.transform`) -> lapped 8x8
+Pipeline: colour (YCoCg for RGB, chroma at 4:2:0 or 4:4:4, :mod:`.transform`) -> lapped 8x8
 DCT -> one ON/OFF LIF
 pair per coefficient, band ``f`` with threshold ``theta_f = theta * W[f]`` and bias current
 ``b_f = beta*C*theta_f/T``, observed for ``T`` ms (every band quantized by the one
@@ -54,7 +54,7 @@ from .params import (
 from .quantizer import NeuroQuantizer, unit_quantizer
 from .reconstruction import plane_image
 from .transform import colour_image, colour_planes, lapped_dct
-from .transform.colour import downsample_420, rgb_to_ycbcr, upsample_420
+from .transform.colour import downsample_420, rgb_to_ycocg, upsample_420
 
 __all__ = ["decode", "decode_counts", "decode_progressive", "encode", "spike_counts"]
 
@@ -105,7 +105,7 @@ def _trial_image(image: np.ndarray) -> np.ndarray:
 def _subsampling(image: np.ndarray, header: Header, quantizer) -> str:
     """The chroma resolution of the lower cost ``J`` (module docstring), tried on
     :func:`_trial_image`."""
-    _, cb, cr = rgb_to_ycbcr(_trial_image(image))
+    _, cb, cr = rgb_to_ycocg(_trial_image(image))
     costs = {}
     for subsampling in SUBSAMPLINGS[1:]:
         h = replace(header, subsampling=subsampling, height=cb.shape[0])
@@ -135,7 +135,7 @@ def spike_counts(
     """The neurons' signed spike counts of an image: what :func:`encode` codes.
 
     Returns the stream header and one ``(blocks_y, blocks_x, 64)`` int64 array per colour
-    plane (Y, then Cb and Cr for RGB; bands in zigzag order).
+    plane (Y, then Co and Cg for RGB; bands in zigzag order).
 
     Parameters
     ----------

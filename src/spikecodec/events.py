@@ -7,7 +7,7 @@ spike-count rasters; :func:`save_events` / :func:`load_events` keep them in a ``
 
 Neurons and addresses
 ---------------------
-Every 8x8 DCT coefficient ``x`` of every colour plane (Y; then Cb, Cr for RGB, 4:2:0) drives an
+Every 8x8 DCT coefficient ``x`` of every colour plane (Y; then Co, Cg for RGB, 4:2:0) drives an
 ON/OFF LIF pair: the ON neuron when ``x > 0``, the OFF neuron with ``-x`` when ``x < 0``. An
 event's address is ``(plane, block_row, block_col, band)`` (``band`` the zigzag frequency index
 0..63) and its ``polarity`` (+1 ON, -1 OFF); the signed spike counts are the codec's
@@ -100,7 +100,7 @@ class Events:
     records : numpy.ndarray
         Structured array of :data:`EVENT_DTYPE`, one record per spike, sorted by ``t`` then
         ``(plane, block_row, block_col, band)``: ``t`` float64 (ms, in ``(0, window]``),
-        ``plane`` uint8 (0 = Y, 1 = Cb, 2 = Cr), ``block_row``, ``block_col`` uint32 (the 8x8
+        ``plane`` uint8 (0 = Y, 1 = Co, 2 = Cg), ``block_row``, ``block_col`` uint32 (the 8x8
         block, in that plane's block grid), ``band`` uint8 (zigzag frequency index 0..63),
         ``polarity`` int8 (+1 the ON neuron, -1 the OFF neuron).
     header : spikecodec.params.Header

@@ -33,7 +33,7 @@ __all__ = [
     "MODES",
     "PARAM_MAX",
     "PLANE_WEIGHTS",
-    "RGB_TO_YCBCR",
+    "RGB_TO_YCOCG",
     "SUBSAMPLINGS",
     "TUNES",
     "PARAM_MIN",
@@ -71,13 +71,13 @@ ENCODE_OPTIONS = ("quality", "theta", *DEFAULTS)
 """The keyword parameters of :func:`spikecodec.encode` that set the neurons."""
 MODES = ("L", "RGB")
 """Image modes."""
-RGB_TO_YCBCR = np.array(
-    [[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]]
-)
-"""The JFIF matrix from (R, G, B) to (Y, Cb - 128, Cr - 128) (full-range ITU-R BT.601)."""
-PLANE_WEIGHTS = (np.linalg.inv(RGB_TO_YCBCR) ** 2).sum(axis=0)
-"""The squared error over R, G and B that a unit of squared error in Y, Cb and Cr gives: the
-squared column norms of the inverse colour matrix, 3, 3.258 and 2.476."""
+RGB_TO_YCOCG = np.array([[0.25, 0.5, 0.25], [0.5, 0.0, -0.5], [-0.25, 0.5, -0.25]])
+"""The YCoCg matrix from (R, G, B) to (Y, Co - 128, Cg - 128): ``Y = (R + 2G + B)/4``,
+``Co = (R - B)/2``, ``Cg = (2G - R - B)/4``, inverted by ``G = Y + Cg``, ``R = Y + Co - Cg``,
+``B = Y - Co - Cg`` (the transform JPEG XR and the lossless path's reversible YCoCg-R use)."""
+PLANE_WEIGHTS = (np.linalg.inv(RGB_TO_YCOCG) ** 2).sum(axis=0)
+"""The squared error over R, G and B that a unit of squared error in Y, Co and Cg gives: the
+squared column norms of the inverse colour matrix, 3, 2 and 3."""
 MAX_SLICES = 31
 """Time slices at most: counts stay below ``2**31``, which the decoder holds in int32."""
 PARAM_MIN = 1e-30
@@ -92,7 +92,7 @@ _BOUNDED = ("R", "C", "T", "theta", "chroma")
 class Header:
     """What a decoder needs before the first time slice: image geometry and neurons.
 
-    ``mode`` is ``"L"`` or ``"RGB"`` (YCbCr inside, the chroma at ``subsampling`` ``"4:2:0"``
+    ``mode`` is ``"L"`` or ``"RGB"`` (YCoCg inside, the chroma at ``subsampling`` ``"4:2:0"``
     or ``"4:4:4"``), ``width`` and ``height`` in pixels; ``R``, ``C``, ``T`` (ms) the membrane
     and the window, ``theta`` the base threshold, ``bias`` the bias current as a fraction
     ``beta`` of a step, ``table`` the id of the threshold table
@@ -219,7 +219,7 @@ def block_grid(shape: tuple[int, int]) -> tuple[int, int]:
 
 
 def plane_shapes(header: Header) -> list[tuple[int, int]]:
-    """The colour planes' shapes: Y, then for RGB Cb and Cr (halved at 4:2:0)."""
+    """The colour planes' shapes: Y, then for RGB Co and Cg (halved at 4:2:0)."""
     h, w = header.height, header.width
     if header.mode == "L":
         return [(h, w)]
@@ -228,19 +228,19 @@ def plane_shapes(header: Header) -> list[tuple[int, int]]:
 
 
 def chroma_factor(header: Header, plane: int) -> float:
-    """The threshold factor of chroma plane 1 (Cb) or 2 (Cr) over luma's:
+    """The threshold factor of chroma plane 1 (Co) or 2 (Cg) over luma's:
     ``chroma * sqrt(w_Y / (a * w_c))``, ``w`` the :data:`PLANE_WEIGHTS` and ``a`` the pixels
     a chroma sample covers (4 at 4:2:0, 1 at 4:4:4). With ``chroma = 1`` every plane's errors
     cost PSNR over R, G and B alike per bit (equal slopes of a uniform quantizer at high rate:
-    steps in inverse proportion to the square root of each sample's weight): Cb 0.48 and Cr
-    0.55 times luma's steps at 4:2:0, 0.96 and 1.10 at 4:4:4."""
+    steps in inverse proportion to the square root of each sample's weight): Co 0.61 and Cg
+    0.5 times luma's steps at 4:2:0, 1.22 and 1 at 4:4:4."""
     area = 4.0 if header.subsampling == "4:2:0" else 1.0
     return header.chroma * float(np.sqrt(PLANE_WEIGHTS[0] / (area * PLANE_WEIGHTS[plane])))
 
 
 def band_thresholds(header: Header, plane: int) -> np.ndarray:
     """The 64 thresholds ``theta_f = theta * W[f]`` (zigzag order) of colour plane ``plane``
-    (0 luma, 1 Cb, 2 Cr), a chroma plane's table also times :func:`chroma_factor`."""
+    (0 luma, 1 Co, 2 Cg), a chroma plane's table also times :func:`chroma_factor`."""
     weights = table_weights(TABLES[header.table], plane > 0)
     return header.theta * weights * (chroma_factor(header, plane) if plane else 1.0)
 

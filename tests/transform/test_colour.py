@@ -1,8 +1,8 @@
 """Colour conversion and 4:2:0 resampling.
 
 The fused kernels are checked against numpy references (:mod:`naive`), which are themselves
-checked here against the formulas: the JFIF matrix's known values, Pillow's own RGB -> YCbCr
-conversion, the 2x2 means, and Catmull-Rom interpolation written from its cubic.
+checked here against the formulas: YCoCg's known values and exact inverse, the 2x2 means, and
+Catmull-Rom interpolation written from its cubic.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import naive
-from spikecodec.transform.colour import colour_planes, rgb_to_ycbcr_420, ycbcr420_to_rgb
+from spikecodec.transform.colour import colour_planes, rgb_to_ycocg_420, ycocg420_to_rgb
 
 shapes = st.tuples(st.integers(1, 40), st.integers(1, 40))
 
@@ -25,29 +25,29 @@ shapes = st.tuples(st.integers(1, 40), st.integers(1, 40))
 
 def test_the_reference_conversion_layout_and_known_values():
     rgb = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255], [77, 77, 77]]], dtype=np.uint8)
-    ycc = naive.rgb_to_ycbcr(rgb)
+    ycc = naive.rgb_to_ycocg(rgb)
     assert ycc.shape == (3, 1, 4)
-    # JFIF: Y = .299 R + .587 G + .114 B; a gray pixel has Cb = Cr = 128.
-    np.testing.assert_allclose(ycc[0, 0], [0.299 * 255, 0.587 * 255, 0.114 * 255, 77], atol=1e-9)
-    np.testing.assert_allclose(ycc[1:, 0, 3], [128.0, 128.0], atol=1e-9)
-    # Cb peaks at blue, Cr at red: 128 + 0.5 * 255.
-    assert ycc[1, 0, 2] == pytest.approx(255.5)
-    assert ycc[2, 0, 0] == pytest.approx(255.5)
+    # Y = (R + 2G + B)/4, Co = 128 + (R - B)/2, Cg = 128 + (2G - R - B)/4; gray: Co = Cg = 128.
+    np.testing.assert_allclose(ycc[0, 0], [63.75, 127.5, 63.75, 77], atol=1e-12)
+    np.testing.assert_allclose(ycc[1, 0], [255.5, 128, 0.5, 128], atol=1e-12)
+    np.testing.assert_allclose(ycc[2, 0], [64.25, 255.5, 64.25, 128], atol=1e-12)
 
 
-def test_the_reference_conversion_agrees_with_pillow_within_one_level():
+def test_the_reference_inverse_is_g_y_plus_cg_and_so_on():
     rng = np.random.default_rng(2)
     rgb = rng.integers(0, 256, (32, 48, 3), dtype=np.uint8)
-    ours = np.rint(naive.rgb_to_ycbcr(rgb))  # Pillow works in fixed point and truncates
-    pil = np.asarray(Image.fromarray(rgb).convert("YCbCr")).transpose(2, 0, 1).astype(np.float64)
-    assert np.abs(ours - pil).max() <= 1.0
+    y, co, cg = naive.rgb_to_ycocg(rgb)
+    co, cg = co - 128, cg - 128
+    np.testing.assert_allclose(y + cg, rgb[..., 1], atol=1e-9)
+    np.testing.assert_allclose(y + co - cg, rgb[..., 0], atol=1e-9)
+    np.testing.assert_allclose(y - co - cg, rgb[..., 2], atol=1e-9)
 
 
 def test_the_reference_round_trip_of_every_extreme_colour():
     corners = np.array(
         [[r, g, b] for r in (0, 255) for g in (0, 255) for b in (0, 255)], dtype=np.uint8
     ).reshape(2, 4, 3)
-    back = naive.ycbcr_to_rgb(*naive.rgb_to_ycbcr(corners))
+    back = naive.ycocg_to_rgb(*naive.rgb_to_ycocg(corners))
     assert np.abs(back.astype(int) - corners).max() <= 1
 
 
@@ -91,9 +91,9 @@ def assert_same_rgb(ours, y, cb, cr):
     """``ours`` equals the reference's RGB wherever that is not within 1e-9 of a rounding tie."""
     full = y.shape
     cb, cr = naive.upsample_420(cb, full), naive.upsample_420(cr, full)
-    expected = naive.ycbcr_to_rgb(y, cb, cr)
+    expected = naive.ycocg_to_rgb(y, cb, cr)
     assert ours.shape == expected.shape and ours.dtype == np.uint8
-    unrounded = naive.ycbcr_to_rgb_unrounded(y, cb, cr).transpose(1, 2, 0)
+    unrounded = naive.ycocg_to_rgb_unrounded(y, cb, cr).transpose(1, 2, 0)
     tie = np.abs(unrounded - np.floor(unrounded) - 0.5) < 1e-9
     np.testing.assert_array_equal(ours[~tie], expected[~tie])
     assert np.abs(ours.astype(int) - expected)[tie].max(initial=0) <= 1
@@ -101,15 +101,15 @@ def assert_same_rgb(ours, y, cb, cr):
 
 def assert_matches_the_reference(rgb: np.ndarray):
     """Conversion with 4:2:0 chroma, and back from perturbed planes (some out of gamut)."""
-    y, cb, cr = rgb_to_ycbcr_420(rgb)
-    ycc = naive.rgb_to_ycbcr(rgb)
+    y, cb, cr = rgb_to_ycocg_420(rgb)
+    ycc = naive.rgb_to_ycocg(rgb)
     assert y.dtype == cb.dtype == np.float64
     np.testing.assert_allclose(y, ycc[0], rtol=0, atol=1e-9)
     np.testing.assert_allclose(cb, naive.downsample_420(ycc[1]), rtol=0, atol=1e-9)
     np.testing.assert_allclose(cr, naive.downsample_420(ycc[2]), rtol=0, atol=1e-9)
     rng = np.random.default_rng(rgb.size)
     y, cb, cr = (p + rng.normal(0, 3, p.shape) for p in (y, cb, cr))  # as if decoded
-    assert_same_rgb(ycbcr420_to_rgb(y, cb, cr), y, cb, cr)
+    assert_same_rgb(ycocg420_to_rgb(y, cb, cr), y, cb, cr)
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (7, 13), (9, 17), (33, 65), (1, 2), (2, 1), (64, 72)])
@@ -135,7 +135,7 @@ def test_the_kernels_match_the_reference_on_a_photograph(data_dir):
 def test_a_constant_image_stays_constant():
     rgb = np.empty((7, 13, 3), np.uint8)
     rgb[...] = (200, 30, 90)
-    np.testing.assert_array_equal(ycbcr420_to_rgb(*rgb_to_ycbcr_420(rgb)), rgb)
+    np.testing.assert_array_equal(ycocg420_to_rgb(*rgb_to_ycocg_420(rgb)), rgb)
 
 
 def test_colour_planes_are_the_gray_image_or_ycbcr_420():
@@ -144,24 +144,24 @@ def test_colour_planes_are_the_gray_image_or_ycbcr_420():
     (plane,) = colour_planes(gray)
     assert plane is gray
     rgb = rng.integers(0, 256, (9, 11, 3), dtype=np.uint8)
-    for got, want in zip(colour_planes(rgb), rgb_to_ycbcr_420(rgb), strict=True):
+    for got, want in zip(colour_planes(rgb), rgb_to_ycocg_420(rgb), strict=True):
         np.testing.assert_array_equal(got, want)
 
 
 def test_the_kernels_accept_any_layout_and_dtype():
     rng = np.random.default_rng(5)
     rgb = rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)
-    fused = rgb_to_ycbcr_420(rgb)
+    fused = rgb_to_ycocg_420(rgb)
     for variant in (naive.strided(rgb), rgb.astype(np.float32)):
-        for got, want in zip(rgb_to_ycbcr_420(variant), fused, strict=True):
+        for got, want in zip(rgb_to_ycocg_420(variant), fused, strict=True):
             np.testing.assert_array_equal(got, want)
     y, cb, cr = fused
-    expected = ycbcr420_to_rgb(y, cb, cr)
-    got = ycbcr420_to_rgb(naive.strided(y), np.asfortranarray(cb), cr)
+    expected = ycocg420_to_rgb(y, cb, cr)
+    got = ycocg420_to_rgb(naive.strided(y), np.asfortranarray(cb), cr)
     np.testing.assert_array_equal(got, expected)
 
 
 def test_chroma_of_the_wrong_shape_is_refused():
     # The compiled loops do not check bounds: the wrapper refuses what would read past an array.
     with pytest.raises(ValueError, match="4:2:0"):
-        ycbcr420_to_rgb(np.zeros((5, 6)), np.zeros((2, 3)), np.zeros((2, 3)))
+        ycocg420_to_rgb(np.zeros((5, 6)), np.zeros((2, 3)), np.zeros((2, 3)))

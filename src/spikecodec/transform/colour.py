@@ -1,17 +1,17 @@
 """Colour conversion and 4:2:0 chroma resampling.
 
-Full-range ITU-R BT.601 YCbCr as in JFIF,
+YCoCg (:data:`~spikecodec.params.RGB_TO_YCOCG`),
 
-    Y  =       0.299 R + 0.587 G + 0.114 B
-    Cb = 128 - 0.168736 R - 0.331264 G + 0.5 B
-    Cr = 128 + 0.5 R - 0.418688 G - 0.081312 B,
+    Y  =       (R + 2G + B) / 4
+    Co = 128 + (R - B) / 2
+    Cg = 128 + (2G - R - B) / 4,
 
 chroma subsampled 4:2:0 by averaging 2x2 pixels (the last row or column replicated when the
 size is odd) and upsampled separably by Catmull-Rom cubic interpolation at the output pixels'
 phases, a quarter of a chroma sample either side of it, edges replicated: ``out[2i] =
 (-3 c[i-2] + 29 c[i-1] + 111 c[i] - 9 c[i+1]) / 128`` and ``out[2i+1]`` the mirror image, along
 each axis (sharper than libjpeg's (1/4, 3/4) triangle, and as exact on linear ramps).
-:func:`rgb_to_ycbcr_420` and :func:`ycbcr420_to_rgb` fuse conversion and resampling a row at
+:func:`rgb_to_ycocg_420` and :func:`ycocg420_to_rgb` fuse conversion and resampling a row at
 a time, for an encoder or decoder that need not hold full-resolution chroma.
 """
 
@@ -21,29 +21,29 @@ import numpy as np
 
 from .._jit import kernel
 from ..errors import ParameterError
-from ..params import RGB_TO_YCBCR
+from ..params import RGB_TO_YCOCG
 
 __all__ = [
     "chroma_shape",
     "colour_image",
     "colour_planes",
     "downsample_420",
-    "rgb_to_ycbcr",
-    "rgb_to_ycbcr_420",
+    "rgb_to_ycocg",
+    "rgb_to_ycocg_420",
     "upsample_420",
-    "ycbcr420_to_rgb",
-    "ycbcr_to_rgb",
+    "ycocg420_to_rgb",
+    "ycocg_to_rgb",
 ]
 
-YCBCR_TO_RGB = np.linalg.inv(RGB_TO_YCBCR)
+YCOCG_TO_RGB = np.linalg.inv(RGB_TO_YCOCG)
 
 
 # The kernels see an RGB image as (H, 3W) so that the stride of its channels is a constant:
 # LLVM vectorizes interleaved channels then, not a stride known only at run time.
 @kernel
-def _ycbcr_row(src, y, cb, cr):
-    """One RGB row (3W samples) -> its Y, Cb and Cr rows."""
-    m = RGB_TO_YCBCR
+def _ycocg_row(src, y, cb, cr):
+    """One RGB row (3W samples) -> its Y, Co and Cg rows."""
+    m = RGB_TO_YCOCG
     for c in range(y.size):
         red, green, blue = float(src[3 * c]), float(src[3 * c + 1]), float(src[3 * c + 2])
         y[c] = m[0, 0] * red + m[0, 1] * green + m[0, 2] * blue
@@ -53,8 +53,8 @@ def _ycbcr_row(src, y, cb, cr):
 
 @kernel
 def _rgb_row(luma, blue, red, dst):
-    """One row of Y, Cb, Cr -> its RGB row (3W samples), rounded and clipped."""
-    m = YCBCR_TO_RGB
+    """One row of Y, Co, Cg -> its RGB row (3W samples), rounded and clipped."""
+    m = YCOCG_TO_RGB
     for c in range(luma.size):
         yc, cbc, crc = luma[c], blue[c] - 128.0, red[c] - 128.0
         for k in range(3):
@@ -111,37 +111,37 @@ def chroma_shape(h: int, w: int) -> tuple[int, int]:
 
 
 @kernel
-def _rgb_to_ycbcr_420(rgb, y, cb, cr, rows):
-    """``rows``: (4, W) scratch, the Cb and Cr rows of a 2x2 cell's top and bottom rows."""
+def _rgb_to_ycocg_420(rgb, y, cb, cr, rows):
+    """``rows``: (4, W) scratch, the Co and Cg rows of a 2x2 cell's top and bottom rows."""
     h = y.shape[0]
     for i in range(cb.shape[0]):
         bottom = min(2 * i + 1, h - 1)
-        _ycbcr_row(rgb[2 * i], y[2 * i], rows[0], rows[1])
-        _ycbcr_row(rgb[bottom], y[bottom], rows[2], rows[3])
+        _ycocg_row(rgb[2 * i], y[2 * i], rows[0], rows[1])
+        _ycocg_row(rgb[bottom], y[bottom], rows[2], rows[3])
         _down_row(rows[0], rows[2], cb[i])
         _down_row(rows[1], rows[3], cr[i])
 
 
-def rgb_to_ycbcr_420(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(H, W, 3) RGB in [0, 255] -> float64 Y (H, W) and 4:2:0 Cb, Cr (ceil(H/2), ceil(W/2))."""
+def rgb_to_ycocg_420(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(H, W, 3) RGB in [0, 255] -> float64 Y (H, W) and 4:2:0 Co, Cg (ceil(H/2), ceil(W/2))."""
     rgb = np.ascontiguousarray(rgb)
     h, w, _ = rgb.shape
     y, cb, cr = np.empty((h, w)), np.empty(chroma_shape(h, w)), np.empty(chroma_shape(h, w))
-    _rgb_to_ycbcr_420(rgb.reshape(h, 3 * w), y, cb, cr, np.empty((4, w)))
+    _rgb_to_ycocg_420(rgb.reshape(h, 3 * w), y, cb, cr, np.empty((4, w)))
     return y, cb, cr
 
 
 @kernel
-def _ycbcr420_to_rgb(y, cb, cr, out, mid, full):
-    """``mid``: (2, chroma width + 4) and ``full``: (2, W) scratch: :func:`_up_row` of Cb, Cr."""
+def _ycocg420_to_rgb(y, cb, cr, out, mid, full):
+    """``mid``: (2, chroma width + 4) and ``full``: (2, W) scratch: :func:`_up_row` of Co, Cg."""
     for r in range(y.shape[0]):
         _up_row(cb, r, mid[0], full[0])
         _up_row(cr, r, mid[1], full[1])
         _rgb_row(y[r], full[0], full[1], out[r])
 
 
-def ycbcr420_to_rgb(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray:
-    """Float Y (H, W) and 4:2:0 Cb, Cr (ceil(H/2), ceil(W/2)) -> (H, W, 3) uint8 RGB: chroma
+def ycocg420_to_rgb(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray:
+    """Float Y (H, W) and 4:2:0 Co, Cg (ceil(H/2), ceil(W/2)) -> (H, W, 3) uint8 RGB: chroma
     upsampled, converted, rounded and clipped, a row at a time."""
     y, cb, cr = (np.ascontiguousarray(p, dtype=np.float64) for p in (y, cb, cr))
     h, w = y.shape
@@ -149,39 +149,39 @@ def ycbcr420_to_rgb(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray
         raise ParameterError(f"4:2:0 chroma of a {y.shape} plane has shape {chroma_shape(h, w)}")
     out = np.empty((h, w, 3), np.uint8)
     mid, full = np.empty((2, cb.shape[1] + 4)), np.empty((2, w))
-    _ycbcr420_to_rgb(y, cb, cr, out.reshape(h, 3 * w), mid, full)
+    _ycocg420_to_rgb(y, cb, cr, out.reshape(h, 3 * w), mid, full)
     return out
 
 
 @kernel
-def _rgb_to_ycbcr(rgb, y, cb, cr):
+def _rgb_to_ycocg(rgb, y, cb, cr):
     for r in range(y.shape[0]):
-        _ycbcr_row(rgb[r], y[r], cb[r], cr[r])
+        _ycocg_row(rgb[r], y[r], cb[r], cr[r])
 
 
-def rgb_to_ycbcr(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(H, W, 3) RGB in [0, 255] -> float64 Y, Cb, Cr (H, W) each."""
+def rgb_to_ycocg(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(H, W, 3) RGB in [0, 255] -> float64 Y, Co, Cg (H, W) each."""
     rgb = np.ascontiguousarray(rgb)
     h, w, _ = rgb.shape
     y, cb, cr = np.empty((h, w)), np.empty((h, w)), np.empty((h, w))
-    _rgb_to_ycbcr(rgb.reshape(h, 3 * w), y, cb, cr)
+    _rgb_to_ycocg(rgb.reshape(h, 3 * w), y, cb, cr)
     return y, cb, cr
 
 
 @kernel
-def _ycbcr_to_rgb(y, cb, cr, out):
+def _ycocg_to_rgb(y, cb, cr, out):
     for r in range(y.shape[0]):
         _rgb_row(y[r], cb[r], cr[r], out[r])
 
 
-def ycbcr_to_rgb(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray:
-    """Float Y, Cb, Cr (H, W) each -> (H, W, 3) uint8 RGB, rounded and clipped."""
+def ycocg_to_rgb(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray:
+    """Float Y, Co, Cg (H, W) each -> (H, W, 3) uint8 RGB, rounded and clipped."""
     y, cb, cr = (np.ascontiguousarray(p, dtype=np.float64) for p in (y, cb, cr))
     if not y.shape == cb.shape == cr.shape:
         raise ParameterError(f"the planes differ in shape: {y.shape}, {cb.shape}, {cr.shape}")
     h, w = y.shape
     out = np.empty((h, w, 3), np.uint8)
-    _ycbcr_to_rgb(y, cb, cr, out.reshape(h, 3 * w))
+    _ycocg_to_rgb(y, cb, cr, out.reshape(h, 3 * w))
     return out
 
 
@@ -193,7 +193,7 @@ def _downsample_420(plane, out):
 
 
 def downsample_420(plane: np.ndarray) -> np.ndarray:
-    """A plane's 4:2:0 version: the 2x2 means (as :func:`rgb_to_ycbcr_420` computes them)."""
+    """A plane's 4:2:0 version: the 2x2 means (as :func:`rgb_to_ycocg_420` computes them)."""
     plane = np.ascontiguousarray(plane, dtype=np.float64)
     out = np.empty(chroma_shape(*plane.shape))
     _downsample_420(plane, out)
@@ -207,7 +207,7 @@ def _upsample_420(plane, out, row):
 
 
 def upsample_420(plane: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """A 4:2:0 plane upsampled to ``shape`` (as :func:`ycbcr420_to_rgb` upsamples chroma)."""
+    """A 4:2:0 plane upsampled to ``shape`` (as :func:`ycocg420_to_rgb` upsamples chroma)."""
     plane = np.ascontiguousarray(plane, dtype=np.float64)
     if chroma_shape(*shape) != plane.shape:
         raise ParameterError(f"a {plane.shape} plane is not the 4:2:0 chroma of {shape}")
@@ -217,20 +217,20 @@ def upsample_420(plane: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 def colour_planes(image: np.ndarray, subsampling: str = "4:2:0") -> list[np.ndarray]:
-    """The colour planes the codec codes: a grayscale image itself, or Y, Cb, Cr with the
+    """The colour planes the codec codes: a grayscale image itself, or Y, Co, Cg with the
     chroma at 4:2:0 (the default) or full resolution (``"4:4:4"``)."""
     if image.ndim == 2:
         return [image]
     if subsampling == "4:4:4":
-        return list(rgb_to_ycbcr(image))
-    return list(rgb_to_ycbcr_420(image))
+        return list(rgb_to_ycocg(image))
+    return list(rgb_to_ycocg_420(image))
 
 
 def colour_image(planes: list[np.ndarray], subsampling: str = "4:2:0") -> np.ndarray:
     """The image of decoded colour planes (the inverse of :func:`colour_planes`): a gray plane
-    as it is, or Y, Cb, Cr to uint8 RGB."""
+    as it is, or Y, Co, Cg to uint8 RGB."""
     if len(planes) == 1:
         return planes[0]
     if subsampling == "4:4:4":
-        return ycbcr_to_rgb(*planes)
-    return ycbcr420_to_rgb(*planes)
+        return ycocg_to_rgb(*planes)
+    return ycocg420_to_rgb(*planes)
