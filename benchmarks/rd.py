@@ -21,8 +21,9 @@ Usage (from the project directory; the corpus is ``$SPIKECODEC_DATA``, default
                             [--workers N] [--scheduler tcp://...] [--out DIR] [--no-progress]
 
 ``--codecs`` defaults to ``spikecodec,jpeg,jpeg2000``; ``all`` runs every available codec
-(``spikecodec``, ``jpeg``, ``mozjpeg``, ``jpeg2000``, ``webp``, ``avif``, ``jpegxl``); ``jpeg``
-is always added as the anchor. ``--quick`` takes every 4th image of each set. The work runs on
+(``spikecodec``, ``spikecodec-psnr`` (``tune="psnr"``, RGB only: in grayscale it is the default
+stream), ``jpeg``, ``mozjpeg``, ``jpeg2000``, ``webp``, ``avif``, ``jpegxl``); ``jpeg`` is always
+added as the anchor. ``--quick`` takes every 4th image of each set. The work runs on
 Dask (``--workers`` processes, default one per core; ``--scheduler`` for an existing cluster).
 
 Outputs, per scope, under ``results/`` (or ``results/cache/quick/`` with ``--quick``, or
@@ -79,9 +80,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def add_vs_jpeg2000(folder: Path, rows: list[dict], mode: str) -> str:
+def add_vs_jpeg2000(folder: Path, rows: list[dict], mode: str, codecs: list[str]) -> str:
     """Append spikecodec's BD against JPEG 2000 to ``bd.md`` and ``bd.json``; its markdown."""
-    curves = report.curves(rows, ["jpeg2000", "spikecodec"])
+    ours = [c for c in codecs if c.startswith("spikecodec")]
+    curves = report.curves(rows, ["jpeg2000", *ours])
     table, notes = report.bd_table(curves, "jpeg2000", WINDOW, report.metrics_for(mode))
     n_images = len({r["path"] for r in rows})
     md = report.bd_markdown(table, notes, "jpeg2000", WINDOW, report.metrics_for(mode), n_images,
@@ -89,7 +91,8 @@ def add_vs_jpeg2000(folder: Path, rows: list[dict], mode: str) -> str:
     with (folder / "bd.md").open("a") as f:
         f.write("\n" + md + "\n")
     bd = json.loads((folder / "bd.json").read_text())
-    bd["spikecodec_vs_jpeg2000"] = table["spikecodec"]
+    for codec in ours:
+        bd[f"{codec}_vs_jpeg2000"] = table[codec]
     (folder / "bd.json").write_text(json.dumps(bd, indent=2) + "\n")
     return md
 
@@ -103,7 +106,9 @@ def main(argv: list[str] | None = None) -> int:
         paths = corpus_paths(spec["sets"])
         if args.quick:
             paths = [p for s in spec["sets"] for p in [q for q in paths if q[0] == s][::QUICK_STEP]]
-        jobs = run.plan(paths, args.codecs, spec["mode"])
+        # tune="psnr" changes only the chroma: in grayscale it is the default stream.
+        codecs = [c for c in args.codecs if spec["mode"] == "RGB" or c != "spikecodec-psnr"]
+        jobs = run.plan(paths, codecs, spec["mode"])
         print(f"{scope}: {len(paths)} images ({spec['what']}), {len(jobs)} jobs")
         rows_path = CACHE / f"rd_{scope}{'_quick' if args.quick else ''}.csv"
         rows = run.measure(
@@ -117,14 +122,14 @@ def main(argv: list[str] | None = None) -> int:
         text = report.write_reports(
             folder,
             rows,
-            args.codecs,
+            codecs,
             mode=spec["mode"],
             anchor=ANCHOR,
             window=WINDOW,
             speed_note="Dask workers share the cores: see benchmarks/speed.py for careful timing.",
         )
-        if {"spikecodec", "jpeg2000"} <= set(args.codecs):
-            text += "\n\n" + add_vs_jpeg2000(folder, rows, spec["mode"])
+        if {"spikecodec", "jpeg2000"} <= set(codecs):
+            text += "\n\n" + add_vs_jpeg2000(folder, rows, spec["mode"], codecs)
         print(f"\n## {scope}\n\n{text}\n\nrows: {rows_path}\noutputs: {folder}/\n")
     print(f"elapsed: {time.perf_counter() - start:.1f} s")
     return 0

@@ -13,7 +13,8 @@ Codecs that Pillow provides are a :class:`PillowCodec` subclass that names the P
 and turns a setting into ``Image.save`` options; anything else (spikecodec itself, other
 bindings) subclasses :class:`Codec` directly. Implemented:
 
-- ``spikecodec``: this library (setting: quality 1–100);
+- ``spikecodec``: this library (setting: quality 1–100); ``spikecodec-psnr``: with
+  ``tune="psnr"``;
 - ``jpeg``: libjpeg-turbo through Pillow, optimized Huffman tables (quality 1–100);
 - ``mozjpeg``: mozjpeg through libvips (pyvips + pyvips-binary), cjpeg's tools (quality 1–100);
 - ``jpeg2000``: OpenJPEG through Pillow, rate mode (target bpp);
@@ -57,6 +58,7 @@ __all__ = [
     "MozJPEG",
     "PillowCodec",
     "SpikeCodec",
+    "SpikeCodecPSNR",
     "WebP",
     "get_codec",
     "load_truncated",
@@ -422,6 +424,7 @@ class SpikeCodec(Codec):
     name = "spikecodec"
     setting_name = "quality"
     settings = [5, 10, 15, 20, 30, 40, 50, 60, 70, 80, 85, 90, 95]
+    options: ClassVar[dict[str, Any]] = {}
 
     @classmethod
     def version(cls) -> str:
@@ -437,12 +440,22 @@ class SpikeCodec(Codec):
     def encode(self, image: np.ndarray, setting: Any) -> bytes:
         import spikecodec
 
-        return spikecodec.encode(_check_image(image), quality=setting)
+        return spikecodec.encode(_check_image(image), quality=setting, **self.options)
 
     def decode(self, data: bytes) -> np.ndarray:
         import spikecodec
 
         return spikecodec.decode(data)
+
+
+@register_codec
+class SpikeCodecPSNR(SpikeCodec):
+    """spikecodec tuned for PSNR over R, G and B: ``spikecodec.encode(image, quality=q,
+    tune="psnr")`` (the chroma planes' thresholds allocated for that metric; the same stream as
+    the default for a grayscale image)."""
+
+    name = "spikecodec-psnr"
+    options: ClassVar[dict[str, Any]] = {"tune": "psnr"}
 
 
 @functools.cache
