@@ -133,6 +133,7 @@ def slice_end_gaps(image: np.ndarray, data: bytes, sizes: np.ndarray, values: np
     cut stream, of a fresh encode with the same counts, of a direct encode with the full bias."""
     header = container.read_header(data)
     _, ends = slice_ends(data)
+    ends = ends[1:]
     gaps = {"cut": [], "same_counts": [], "full_bias": []}
     for s, end in enumerate(ends[:-1]):
         j = len(ends) - 1 - s

@@ -8,20 +8,30 @@ Usage::
     python fuzz/fuzz_decode.py --minimize fuzz/findings/crash-<sha1>.spk
 
 Seeds are encoded at start (bundled samples, odd crops, gray and RGB, qualities 5..95, the jpeg
-table, a leaky neuron R=50), never read from disk. Mutations are structure-aware: besides bit
-flips, byte changes, truncations, insertions, deletions and chunk swaps/duplications, most of
-them rewrite a header field or a time-slice payload and **recompute the CRCs**, so that CRC-valid
-garbage reaches the entropy decoder instead of stopping at the checksum.
+table, a leaky neuron R=50, two with ICC/EXIF/XMP metadata), never read from disk. Mutations
+follow the container's chunks (``tag = type << 28 | length``, ``crc``, payload; see
+:mod:`spikecodec.format.container`): besides bit flips, byte changes, truncations, insertions,
+deletions and chunk swaps/duplications, most of them rewrite a header field or a time-slice
+payload and **recompute the CRCs**, so that CRC-valid garbage reaches the entropy decoder
+instead of stopping at the checksum. Others insert, duplicate, delete, reorder or move metadata
+chunks (random or EXIF-like bytes, valid CRCs or not), insert unknown ancillary and critical
+chunks, change a chunk's type, declare huge lengths, and cut streams (``cut_stream``).
 
 Each input runs in this process, timed (``--time-limit``, default 2 s) and with its peak of
 traced memory (tracemalloc, ``--mem-limit-mb``); the process's address space is capped
 (``--rss-limit-mb``) so a runaway allocation is a ``MemoryError`` finding, not a swapping machine.
+The decoder's options (``strict``, ``until``, ``with_info``, ``auto_orient``) derive from the
+input's last bytes, so that a saved finding replays identically.
 
-A finding is anything other than: an image of the declared shape and dtype uint8, a
+A finding is anything other than: an image of the declared shape (or its transpose with
+``auto_orient``) and dtype uint8 (with ``with_info``, and a dict of metadata bytes), a
 ``SpikeCodecError``, and ``SpikeCodecWarning`` warnings. Other warnings (e.g. numpy's
 RuntimeWarning on NaN) are findings of kind ``warning``; slow or memory-hungry inputs of kind
-``slow``/``memory``. Findings are written to ``fuzz/findings/<kind>-<sha1>.spk`` with a ``.txt``
-beside it (traceback, options, timing).
+``slow``/``memory``. With ``--check-cuts`` (on by default) an input the container reads is also
+cut (:func:`~spikecodec.format.container.cut_stream`) at a size derived from it: a cut that does
+not read like the input truncated there is a finding of kind ``cut-mismatch``. Findings are
+written to ``fuzz/findings/<kind>-<sha1>.spk`` with a ``.txt`` beside it (traceback, options,
+timing).
 
 With atheris the harness is coverage-guided (libFuzzer keeps inputs reaching new code) and uses
 the same structure-aware mutator as a custom mutator; ``--engine random`` is a plain seeded
@@ -38,6 +48,7 @@ import io
 import math
 import os
 import random
+import re
 import resource
 import signal
 import struct
@@ -57,9 +68,37 @@ FINDINGS = HERE / "findings"
 # --------------------------------------------------------------------------------------------
 # Seeds
 
+_XMP = (
+    b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf='
+    b'"http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about=""'
+    b' xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Orientation="6"/></rdf:RDF>'
+    b'</x:xmpmeta><?xpacket end="w"?>'
+)
+
+
+def _icc_profile() -> bytes:
+    """A small ICC-like profile: a 128-byte header (size, 'acsp' signature) and no tags."""
+    head = struct.pack(
+        ">I4sI4s4s4s12s4s", 132, b"lcms", 0x04300000, b"mntr", b"RGB ", b"XYZ ", bytes(12), b"acsp"
+    )
+    return head.ljust(128, b"\0") + struct.pack(">I", 0)
+
+
+def exif_block(orientation: int = 6, description: str | None = "spikecodec fuzz seed") -> bytes:
+    """An EXIF block as Pillow writes it (``b"Exif\\0\\0"``, a TIFF header, one IFD)."""
+    from PIL import Image
+
+    tags = Image.Exif()
+    tags[0x0112] = orientation
+    if description is not None:
+        tags[0x010E] = description
+    return tags.tobytes()
+
 
 def make_seeds() -> list[tuple[str, bytes]]:
-    """Encoded streams covering the coder's paths: gray and RGB, odd sizes, all qualities."""
+    """Encoded streams covering the coder's paths: gray and RGB, odd sizes, all qualities, and
+    metadata chunks."""
     import spikecodec as sc
     from spikecodec.data import load_sample
 
@@ -67,6 +106,7 @@ def make_seeds() -> list[tuple[str, bytes]]:
     gray05 = np.asarray(k05.mean(axis=2).round(), np.uint8)
     gray23 = np.asarray(k23.mean(axis=2).round(), np.uint8)
     flat = np.full((9, 11), 77, np.uint8)
+    meta = dict(icc_profile=_icc_profile(), exif=exif_block(6), xmp=_XMP)
     specs = [
         ("k05-rgb-64x64-q75", k05[:64, :64], dict(quality=75)),
         ("k23-rgb-37x53-q50", k23[100:137, 60:113], dict(quality=50)),
@@ -77,12 +117,23 @@ def make_seeds() -> list[tuple[str, bytes]]:
         ("k05-gray-8x8-q95-flat", gray05[:8, :8], dict(quality=95, table="flat", bias=0.0)),
         ("flat-gray-9x11-q60", flat, dict(quality=60)),
         ("k23-rgb-24x40-q30-chroma2", k23[50:74, 50:90], dict(quality=30, chroma=2.0)),
+        ("k05-rgb-21x30-q60-icc-exif-xmp", k05[120:141, 90:120], dict(quality=60, **meta)),
+        (
+            "k23-gray-19x26-q40-exif3-xmp",
+            gray23[30:49, 140:166],
+            dict(quality=40, exif=exif_block(3, None), xmp=_XMP.decode("utf-8")),
+        ),
     ]
     return [(name, sc.encode(image, **options)) for name, image, options in specs]
 
 
 # --------------------------------------------------------------------------------------------
-# Stream structure (from the container's own definitions, so the mutator follows the format)
+# Stream structure (the container's documented layout; its sizes from the container itself)
+
+HEADER_TYPE, SLICE_TYPE = 1, 2
+METADATA_TYPES = (8, 9, 10)  # ICC, EXIF, XMP
+MAX_LENGTH = (1 << 28) - 1  # a tag's length bits
+FIELDS_AT = 12  # the header chunk's payload: after the signature (4) and its head (8)
 
 
 def _container():
@@ -91,57 +142,84 @@ def _container():
     return container
 
 
-def split_stream(data: bytes) -> tuple[bytes, list[bytes], bytes]:
-    """(header fields, chunk payloads, trailing bytes), tolerant of any damage."""
+def make_chunk(kind: int, payload: bytes, *, length: int | None = None, crc_ok=True) -> bytes:
+    """A chunk's head and payload: ``tag = kind << 28 | length`` (``length`` defaults to the
+    payload's), its CRC over the tag's bytes and the payload (spoiled unless ``crc_ok``)."""
+    length = len(payload) if length is None else length
+    tag = struct.pack("<I", (kind & 15) << 28 | (length & MAX_LENGTH))
+    crc = zlib.crc32(payload, zlib.crc32(tag)) ^ (0 if crc_ok else 0x5A5A5A5A)
+    return tag + struct.pack("<I", crc) + payload
+
+
+def split_stream(data: bytes) -> tuple[bytes, list[tuple[int, bytes]], bytes]:
+    """(header fields: the header chunk's payload, the chunks after it as ``(type, payload)``,
+    trailing bytes: a chunk cut short, padding, garbage), tolerant of any damage."""
     c = _container()
-    fields = data[: c.FIELDS_SIZE]
+    fields = data[FIELDS_AT : c.HEADER_SIZE]
     chunks, pos = [], c.HEADER_SIZE
     while pos + c.CHUNK_HEAD_SIZE <= len(data):
-        (length,) = struct.unpack_from("<I", data, pos)
-        if pos + c.CHUNK_HEAD_SIZE + length > len(data):
+        (tag,) = struct.unpack_from("<I", data, pos)
+        start, length = pos + c.CHUNK_HEAD_SIZE, tag & MAX_LENGTH
+        if start + length > len(data):
             break
-        chunks.append(data[pos + c.CHUNK_HEAD_SIZE : pos + c.CHUNK_HEAD_SIZE + length])
-        pos += c.CHUNK_HEAD_SIZE + length
+        chunks.append((tag >> 28, data[start : start + length]))
+        pos = start + length
     return fields, chunks, data[pos:]
 
 
-def join_stream(fields: bytes, chunks: list[bytes], tail: bytes = b"", fix_size=True) -> bytes:
-    """A stream with valid CRCs (and, with ``fix_size``, a correct declared size)."""
+def join_stream(fields: bytes, chunks: list, tail: bytes = b"", fix_size=True) -> bytes:
+    """A stream with a valid header chunk and, for each ``(type, payload)`` of ``chunks``, a
+    chunk with a valid CRC (an item of ``bytes`` is a serialized chunk, kept as it is); with
+    ``fix_size`` the declared size is the stream's length (``tail`` included)."""
     c = _container()
-    fields = bytearray(fields[: c.FIELDS_SIZE].ljust(c.FIELDS_SIZE, b"\0"))
+    n = c.HEADER_SIZE - FIELDS_AT
+    fields = bytearray(fields[:n].ljust(n, b"\0"))
+    body = b"".join(x if isinstance(x, bytes) else make_chunk(*x) for x in chunks) + tail
     if fix_size:
-        size = c.HEADER_SIZE + sum(c.CHUNK_HEAD_SIZE + len(p) for p in chunks)
-        struct.pack_into("<I", fields, c.FIELDS_SIZE - 4, size & 0xFFFFFFFF)
-    parts = [bytes(fields), struct.pack("<I", zlib.crc32(fields))]
-    for payload in chunks:
-        length = struct.pack("<I", len(payload))
-        parts += [length, struct.pack("<I", zlib.crc32(payload, zlib.crc32(length))), payload]
-    return b"".join(parts) + tail
+        struct.pack_into("<I", fields, n - 4, (c.HEADER_SIZE + len(body)) & 0xFFFFFFFF)
+    return c.MAGIC + make_chunk(HEADER_TYPE, bytes(fields)) + body
 
 
 def recrc_header(data: bytes) -> bytes:
+    """The stream with its header chunk's CRC recomputed over its tag and fields."""
     c = _container()
-    n = c.FIELDS_SIZE
-    if len(data) < n + 4:
+    if len(data) < c.HEADER_SIZE:
         return data
-    return data[:n] + struct.pack("<I", zlib.crc32(data[:n])) + data[n + 4 :]
+    crc = zlib.crc32(data[FIELDS_AT : c.HEADER_SIZE], zlib.crc32(data[4:8]))
+    return data[:8] + struct.pack("<I", crc) + data[12:]
 
 
-# Header field offsets: (offset, struct format) in the fields record.
+def chunk_heads(data: bytes) -> list[tuple[int, int, int]]:
+    """(offset of the head, type, declared length) of the chunks after the header, as far as
+    their heads are present (the last one's payload may run past the end)."""
+    c = _container()
+    heads, pos = [], c.HEADER_SIZE
+    while pos + c.CHUNK_HEAD_SIZE <= len(data):
+        (tag,) = struct.unpack_from("<I", data, pos)
+        heads.append((pos, tag >> 28, tag & MAX_LENGTH))
+        pos += c.CHUNK_HEAD_SIZE + (tag & MAX_LENGTH)
+    return heads
+
+
+# Header field offsets in the stream: (offset, struct format).
 _FIELDS = {
-    "version": (4, "B"),
-    "mode": (5, "B"),
-    "width": (6, "I"),
-    "height": (10, "I"),
-    "R": (14, "d"),
-    "C": (22, "d"),
-    "T": (30, "d"),
-    "theta": (38, "d"),
-    "bias": (46, "f"),
-    "table": (50, "B"),
-    "chroma": (51, "f"),
-    "slices": (55, "B"),
-    "size": (56, "I"),
+    name: (FIELDS_AT + offset, fmt)
+    for name, offset, fmt in [
+        ("version", 0, "B"),
+        ("flags", 1, "B"),
+        ("mode", 2, "B"),
+        ("width", 3, "I"),
+        ("height", 7, "I"),
+        ("R", 11, "d"),
+        ("C", 19, "d"),
+        ("T", 27, "d"),
+        ("theta", 35, "d"),
+        ("bias", 43, "f"),
+        ("table", 47, "B"),
+        ("chroma", 48, "f"),
+        ("slices", 52, "B"),
+        ("size", 53, "I"),
+    ]
 }
 _SPECIAL_FLOATS = [
     0.0,
@@ -178,6 +256,8 @@ _SPECIAL_INTS = [
     15,
     16,
     17,
+    31,
+    32,
     63,
     64,
     65,
@@ -185,6 +265,7 @@ _SPECIAL_INTS = [
     256,
     4095,
     65535,
+    2**28 - 1,
     2**31,
     2**32 - 1,
 ]
@@ -219,6 +300,17 @@ class Mutator:
             (self.payload_splice, 4),
             (self.chunk_length_field, 3),
             (self.size_field, 2),
+            (self.metadata_insert, 3),
+            (self.metadata_duplicate, 1),
+            (self.metadata_delete, 1),
+            (self.metadata_reorder, 1),
+            (self.metadata_move, 1),
+            (self.exif_payload, 2),
+            (self.ancillary_insert, 2),
+            (self.critical_insert, 1),
+            (self.chunk_type, 2),
+            (self.huge_length, 2),
+            (self.cut, 2),
         ]
         self.weights = [w for _, w in self.ops]
 
@@ -265,6 +357,25 @@ class Mutator:
         chunks = fn(list(chunks))
         return join_stream(fields, chunks, tail, fix_size=self.rng.random() < 0.9)
 
+    def _random_payload(self) -> bytes:
+        n = self.rng.choice([0, 1, 4, 8, 16, self.rng.randrange(300)])
+        return self.rng.randbytes(n)
+
+    def _random_chunk(self, kind: int, payload: bytes) -> bytes | tuple[int, bytes]:
+        """``(kind, payload)`` (a valid CRC) mostly, else a serialized chunk with a bad CRC."""
+        return (kind, payload) if self.rng.random() < 0.85 else make_chunk(kind, payload, crc_ok=0)
+
+    def _first_slice(self, chunks) -> int:
+        """The index of the first slice among ``chunks`` (their number if none)."""
+        kinds = [x[0] if isinstance(x, tuple) else None for x in chunks]
+        return kinds.index(SLICE_TYPE) if SLICE_TYPE in kinds else len(chunks)
+
+    def _place(self, chunks) -> int:
+        """Where to insert a chunk: before the slices mostly, else anywhere."""
+        if self.rng.random() < 0.7:
+            return self.rng.randrange(self._first_slice(chunks) + 1)
+        return self.rng.randrange(len(chunks) + 1)
+
     def chunk_swap(self, data: bytes) -> bytes:
         def fn(chunks):
             if len(chunks) >= 2:
@@ -292,8 +403,8 @@ class Mutator:
         return self._chunks_op(data, fn)
 
     def chunk_splice(self, data: bytes) -> bytes:
-        """A slice from another seed in place of one of this stream's."""
-        _, other, _ = split_stream(self.rng.choice(self.seeds))
+        """A slice from another seed in place of one of this stream's chunks."""
+        other = [x for x in split_stream(self.rng.choice(self.seeds))[1] if x[0] == SLICE_TYPE]
 
         def fn(chunks):
             if chunks and other:
@@ -301,6 +412,198 @@ class Mutator:
             return chunks
 
         return self._chunks_op(data, fn)
+
+    # -- metadata and other chunk types
+    def _metadata_payload(self, kind: int) -> bytes:
+        """Bytes for a metadata chunk of ``kind``: a seed's, EXIF-like, text, or random."""
+        seeded = [p for s in self.seeds for k, p in split_stream(s)[1] if k == kind]
+        roll = self.rng.random()
+        if roll < 0.3 and seeded:
+            payload = bytearray(self.rng.choice(seeded))
+            for _ in range(self.rng.choice([0, 1, 3])):
+                if payload:
+                    payload[self.rng.randrange(len(payload))] = self.rng.randrange(256)
+            return bytes(payload)
+        if roll < 0.55 and kind == 9:
+            return self.exif_bytes()
+        if roll < 0.65:
+            return b"<x:xmpmeta>" + self.rng.randbytes(self.rng.randrange(40)) + b"</x:xmpmeta>"
+        return self._random_payload()
+
+    def exif_bytes(self) -> bytes:
+        """An EXIF block: Pillow's, or a hand-made TIFF header and IFD with lying entries."""
+        if self.rng.random() < 0.3:
+            return exif_block(self.rng.choice([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 255, 65535]))
+        order = self.rng.choice([b"II", b"MM", b"IM", b"\0\0"])
+        e = "<" if order == b"II" else ">"
+        magic = self.rng.choice([42, 42, 42, 43, 0])
+        ifd = self.rng.choice([8, 8, 8, 0, 7, 2**31, 2**32 - 1])
+        entries = []
+        for _ in range(self.rng.choice([0, 1, 1, 2, 5, 300])):
+            tag = self.rng.choice([0x0112, 0x0112, 0x010E, 0x8769, 0x8825, 0xA005, 0x927C])
+            typ = self.rng.choice([3, 3, 1, 2, 4, 5, 7, 9, 10, 0, 13, 255])
+            count = self.rng.choice([1, 1, 0, 2, 4, 2**16, 2**31, 2**32 - 1])
+            value = self.rng.choice([1, 3, 6, 8, 0, 9, 2**16 - 1, 8, 26, 2**31])
+            entries.append(struct.pack(e + "HHII", tag, typ, count, value & 0xFFFFFFFF))
+        body = struct.pack(e + "H", len(entries) & 0xFFFF) + b"".join(entries)
+        body += struct.pack(e + "I", self.rng.choice([0, 0, 8, 26, 2**32 - 1]))
+        prefix = self.rng.choice([b"Exif\0\0", b"Exif\0\0", b"", b"Exif\0\0Exif\0\0"])
+        block = prefix + order + struct.pack(e + "HI", magic, ifd) + body
+        return block[: self.rng.choice([len(block), len(block), self.rng.randrange(len(block))])]
+
+    def metadata_insert(self, data: bytes) -> bytes:
+        """A metadata chunk (ICC, EXIF or XMP; maybe a second one of its type)."""
+        kind = self.rng.choice(METADATA_TYPES)
+
+        def fn(chunks):
+            chunk = self._random_chunk(kind, self._metadata_payload(kind))
+            chunks.insert(self._place(chunks), chunk)
+            return chunks
+
+        return self._chunks_op(data, fn)
+
+    def _metadata_indices(self, chunks) -> list[int]:
+        return [i for i, x in enumerate(chunks) if isinstance(x, tuple) and x[0] >= 8]
+
+    def _with_metadata(self, data: bytes, fn) -> bytes:
+        """``fn`` applied to the chunks, after inserting metadata chunks if there are none."""
+        if not self._metadata_indices(split_stream(data)[1]):
+            for _ in range(self.rng.choice([1, 2, 3])):
+                data = self.metadata_insert(data)
+        return self._chunks_op(data, fn)
+
+    def metadata_duplicate(self, data: bytes) -> bytes:
+        def fn(chunks):
+            meta = self._metadata_indices(chunks)
+            if meta:
+                chunks.insert(self._place(chunks), chunks[self.rng.choice(meta)])
+            return chunks
+
+        return self._with_metadata(data, fn)
+
+    def metadata_delete(self, data: bytes) -> bytes:
+        def fn(chunks):
+            meta = self._metadata_indices(chunks)
+            for i in sorted(self.rng.sample(meta, self.rng.randint(min(1, len(meta)), len(meta))))[
+                ::-1
+            ]:
+                del chunks[i]
+            return chunks
+
+        return self._with_metadata(data, fn)
+
+    def metadata_reorder(self, data: bytes) -> bytes:
+        def fn(chunks):
+            meta = self._metadata_indices(chunks)
+            moved = [chunks[i] for i in meta]
+            self.rng.shuffle(moved)
+            for i, chunk in zip(meta, moved, strict=True):
+                chunks[i] = chunk
+            return chunks
+
+        return self._with_metadata(data, fn)
+
+    def metadata_move(self, data: bytes) -> bytes:
+        """A metadata chunk moved after the slices, or between two of them."""
+
+        def fn(chunks):
+            meta = self._metadata_indices(chunks)
+            if meta:
+                chunk = chunks.pop(self.rng.choice(meta))
+                first = self._first_slice(chunks)
+                at = (
+                    len(chunks) if self.rng.random() < 0.5 else self.rng.randint(first, len(chunks))
+                )
+                chunks.insert(at, chunk)
+            return chunks
+
+        return self._with_metadata(data, fn)
+
+    def exif_payload(self, data: bytes) -> bytes:
+        """The EXIF chunk replaced by (or a new one made of) EXIF-like bytes, CRC valid."""
+
+        def fn(chunks):
+            exif = [i for i, x in enumerate(chunks) if isinstance(x, tuple) and x[0] == 9]
+            chunk = (9, self.exif_bytes())
+            if exif:
+                chunks[self.rng.choice(exif)] = chunk
+            else:
+                chunks.insert(self._place(chunks), chunk)
+            return chunks
+
+        return self._chunks_op(data, fn)
+
+    def ancillary_insert(self, data: bytes) -> bytes:
+        """An ancillary chunk of a type this reader does not know (11-15), anywhere."""
+
+        def fn(chunks):
+            kind = self.rng.randint(11, 15)
+            at = self.rng.randrange(len(chunks) + 1)
+            chunks.insert(at, self._random_chunk(kind, self._random_payload()))
+            return chunks
+
+        return self._chunks_op(data, fn)
+
+    def critical_insert(self, data: bytes) -> bytes:
+        """A critical chunk this reader must refuse: type 0, 3-7, or a second header."""
+        fields = split_stream(data)[0]
+
+        def fn(chunks):
+            kind = self.rng.choice([0, 1, 3, 4, 5, 6, 7])
+            payload = fields if kind == HEADER_TYPE else self._random_payload()
+            chunks.insert(self.rng.randrange(len(chunks) + 1), self._random_chunk(kind, payload))
+            return chunks
+
+        return self._chunks_op(data, fn)
+
+    def chunk_type(self, data: bytes) -> bytes:
+        """A chunk's type changed (a random one, or one bit flipped), its CRC recomputed or not."""
+        heads = chunk_heads(data)
+        if not heads:
+            return data
+        pos, kind, length = self.rng.choice(heads)
+        new = (
+            self.rng.randrange(16) if self.rng.random() < 0.5 else kind ^ 1 << self.rng.randrange(4)
+        )
+        b = bytearray(data)
+        struct.pack_into("<I", b, pos, new << 28 | length)
+        if self.rng.random() < 0.5:
+            payload = bytes(b[pos + 8 : pos + 8 + length])
+            struct.pack_into("<I", b, pos + 4, zlib.crc32(payload, zlib.crc32(b[pos : pos + 4])))
+        return bytes(b)
+
+    def huge_length(self, data: bytes) -> bytes:
+        """A chunk declaring a huge length (its CRC over what is present, or stale), the stream
+        maybe declared 4 GiB long (so it reads as truncated) or cut after the head."""
+        heads = chunk_heads(data)
+        if not heads:
+            return data
+        pos, kind, _ = self.rng.choice(heads)
+        length = self.rng.choice([MAX_LENGTH, 2**27, 2**24 + 1, len(data), len(data) - pos])
+        b = bytearray(data)
+        struct.pack_into("<I", b, pos, kind << 28 | (length & MAX_LENGTH))
+        if self.rng.random() < 0.6:
+            payload = bytes(b[pos + 8 : pos + 8 + length])
+            struct.pack_into("<I", b, pos + 4, zlib.crc32(payload, zlib.crc32(b[pos : pos + 4])))
+        if self.rng.random() < 0.3:
+            b = b[: self.rng.randint(pos + 8, len(b))]
+        if self.rng.random() < 0.6 and len(b) >= _FIELDS["size"][0] + 4:
+            struct.pack_into("<I", b, _FIELDS["size"][0], 2**32 - 1)
+            return recrc_header(bytes(b))
+        return bytes(b)
+
+    def cut(self, data: bytes) -> bytes:
+        """The stream cut (``cut_stream``) at a random size past its header and metadata."""
+        from spikecodec.errors import SpikeCodecError
+
+        c = _container()
+        try:
+            first = c.unpack(data, max_pixels=1 << 30).first_slice
+            if first > len(data):
+                return data  # it ends inside its metadata: it cannot be cut
+            return c.cut_stream(data, self.rng.randint(first, len(data)), max_pixels=1 << 30)
+        except SpikeCodecError:
+            return data
 
     # -- header fields, header CRC recomputed
     def header_field(self, data: bytes) -> bytes:
@@ -326,6 +629,8 @@ class Mutator:
             )
             if name in ("width", "height") and self.rng.random() < 0.7:
                 value = self.rng.choice([1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 100, 257, 1000])
+            if name == "flags" and self.rng.random() < 0.7:
+                value = old ^ 1  # the cut flag
             struct.pack_into("<" + fmt, b, offset, value % (1 << bits))
         return recrc_header(bytes(b))
 
@@ -335,33 +640,36 @@ class Mutator:
             return data
         b = bytearray(data)
         value = self.rng.choice([0, len(data) - 1, len(data) + 1, len(data) + 8, 2**32 - 1])
-        struct.pack_into("<I", b, c.FIELDS_SIZE - 4, max(value, 0) % 2**32)
+        struct.pack_into("<I", b, _FIELDS["size"][0], max(value, 0) % 2**32)
         return recrc_header(bytes(b))
 
     def chunk_length_field(self, data: bytes) -> bytes:
-        """Alter a chunk's length field (the CRCs are not recomputed: damage, not garbage)."""
-        c = _container()
-        spans, pos = [], c.HEADER_SIZE
-        for payload in split_stream(data)[1]:
-            spans.append(pos)
-            pos += c.CHUNK_HEAD_SIZE + len(payload)
-        if not spans:
+        """Alter a chunk's length (type kept; the CRC mostly not recomputed: damage, not
+        garbage; else recomputed over the bytes the new length covers)."""
+        heads = chunk_heads(data)
+        if not heads:
             return data
-        at = self.rng.choice(spans)
+        pos, kind, length = self.rng.choice(heads)
         b = bytearray(data)
-        (length,) = struct.unpack_from("<I", b, at)
-        value = self.rng.choice([0, length - 1, length + 1, length ^ (1 << self.rng.randrange(32))])
-        struct.pack_into("<I", b, at, value % 2**32)
+        value = self.rng.choice([0, length - 1, length + 1, length ^ (1 << self.rng.randrange(28))])
+        struct.pack_into("<I", b, pos, kind << 28 | (value & MAX_LENGTH))
+        if self.rng.random() < 0.25:
+            payload = bytes(b[pos + 8 : pos + 8 + (value & MAX_LENGTH)])
+            struct.pack_into("<I", b, pos + 4, zlib.crc32(payload, zlib.crc32(b[pos : pos + 4])))
         return bytes(b)
 
     # -- payload mutations with the chunk CRC recomputed: CRC-valid garbage
     def _payload_op(self, data: bytes, fn) -> bytes:
         fields, chunks, tail = split_stream(data)
-        if not chunks:
+        slices = [i for i, (kind, _) in enumerate(chunks) if kind == SLICE_TYPE]
+        others = [i for i in range(len(chunks)) if i not in slices]
+        pick = others if others and (not slices or self.rng.random() < 0.15) else slices
+        if not pick:
             return data
-        i = self.rng.randrange(len(chunks))
+        i = self.rng.choice(pick)
         chunks = list(chunks)
-        chunks[i] = fn(chunks[i])
+        kind, payload = chunks[i]
+        chunks[i] = (kind, fn(payload))
         return join_stream(fields, chunks, tail)
 
     def payload_bit_flip(self, data: bytes) -> bytes:
@@ -408,7 +716,7 @@ class Mutator:
 
     def payload_splice(self, data: bytes) -> bytes:
         """A slice made of pieces of other slices (valid range-coder bytes in the wrong place)."""
-        chunks = split_stream(data)[1]
+        chunks = [p for _, p in split_stream(data)[1]]
 
         def fn(p):
             other = self.rng.choice(chunks)
@@ -449,7 +757,53 @@ def decode_options(data: bytes) -> dict:
     options: dict = {"strict": bool(h & 1)}
     if h & 0x30 == 0x30:
         options["until"] = ((h >> 8) % 1000 + 1) / 1000
+    if h & 0x40:
+        options["with_info"] = True
+    if h & 0x180 == 0x180:
+        options["auto_orient"] = True  # parses the EXIF chunk
     return options
+
+
+def _content(stream) -> tuple:
+    """What a read stream gives a decoder (all but its header and size)."""
+    partial = stream.partial
+    return stream.slices, bytes(partial), partial.declared, stream.metadata, stream.damaged
+
+
+def check_cut(data: bytes, max_pixels: int) -> tuple[str, str] | None:
+    """A finding ``(kind, detail)`` if the container reads ``data`` but its cut at a size
+    derived from it does not read like ``data`` truncated there (the container's promise)."""
+    from spikecodec.errors import SpikeCodecError
+    from spikecodec.format import container
+
+    try:
+        stream = container.unpack(data, max_pixels)
+    except SpikeCodecError:
+        return None
+    first = stream.first_slice
+    if first > len(data):
+        return None  # it ends inside its metadata: it cannot be cut
+    n = first + (zlib.crc32(data) >> 3) % (len(data) - first + 1)
+    try:
+        step = f"cut_stream(data, {n}) of a {len(data)}-byte stream that reads"
+        short = container.cut_stream(data, n, max_pixels)
+        step = f"unpack(data[:{n}]) of a stream that reads"
+        want = _content(container.unpack(data[:n], max_pixels))
+        step = f"unpack(cut_stream(data, {n})) (a {len(data)}-byte stream that reads)"
+        got = _content(container.unpack(short, max_pixels))
+    except SpikeCodecError as err:
+        return "cut-mismatch", f"cut_stream: {step} raised\n{type(err).__name__}: {err}"
+    except Exception:
+        return "crash", f"{step}\n{traceback.format_exc()}"
+    if got != want:
+        names = ("slices", "partial", "declared", "metadata", "damaged")
+        diff = [name for name, a, b in zip(names, got, want, strict=True) if a != b]
+        return (
+            "cut-mismatch",
+            f"cut_stream: the cut at {n} reads differently from the stream truncated there\n"
+            f"differs in: {', '.join(diff)}\ncut: {got!r}\ntruncated: {want!r}",
+        )
+    return None
 
 
 _COUNTER = [0]
@@ -464,8 +818,11 @@ def run_one(
     mem_limit: int = 256 << 20,
     trace: bool | int = True,
     hard_timeout: float = 30.0,
+    check_cuts: bool | int = False,
 ) -> Outcome:
-    """Decode ``data`` once, classifying the outcome (see the module docstring)."""
+    """Decode ``data`` once, classifying the outcome (see the module docstring); with
+    ``check_cuts`` (``True``, or ``N``: one input in N, chosen by its CRC) also cut it
+    (:func:`check_cut`)."""
     import spikecodec as sc
     from spikecodec.format import container
 
@@ -485,12 +842,27 @@ def run_one(
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            image = sc.decode(data, max_pixels=max_pixels, **options)
+            result = sc.decode(data, max_pixels=max_pixels, **options)
         header = container.read_header(data, max_pixels)
-        shape = (header.height, header.width) + ((3,) if header.mode == "RGB" else ())
-        if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.shape != shape:
+        colour = (3,) if header.mode == "RGB" else ()
+        shapes = {(header.height, header.width) + colour}
+        if options.get("auto_orient"):  # orientations 5-8 turn the image a quarter
+            shapes.add((header.width, header.height) + colour)
+        image, info = result, {}
+        if options.get("with_info"):
+            image, info = result if isinstance(result, tuple) and len(result) == 2 else (None, 0)
+        if (
+            not isinstance(image, np.ndarray)
+            or image.dtype != np.uint8
+            or image.shape not in shapes
+        ):
             kind = "wrong-output"
-            detail = f"got {type(image).__name__} {getattr(image, 'shape', None)}, want {shape}"
+            detail = f"got {type(image).__name__} {getattr(image, 'shape', None)}, want {shapes}"
+        elif not isinstance(info, dict) or any(
+            key not in ("icc_profile", "exif", "xmp") or not isinstance(value, bytes)
+            for key, value in info.items()
+        ):
+            kind, detail = "wrong-output", f"metadata {info!r}"[:2000]
     except sc.SpikeCodecError as err:
         kind, detail = "error", f"{type(err).__name__}: {err}"
     except _Timeout:
@@ -515,11 +887,27 @@ def run_one(
         kind, detail = "slow", f"{seconds:.2f} s > {time_limit} s\n{detail}"
     if kind in ("ok", "error") and peak > mem_limit:
         kind, detail = "memory", f"traced peak {peak / 2**20:.1f} MiB\n{detail}"
+    if kind in ("ok", "error") and check_cuts:
+        every = 1 if check_cuts is True else int(check_cuts)
+        if zlib.crc32(data) % every == 0:
+            kind, detail = check_cut(data, max_pixels) or (kind, detail)
     return Outcome(kind, seconds, peak, detail, options)
 
 
 def signature(outcome: Outcome) -> str:
-    """A finding's identity: its kind and the innermost frame (file:line) of the traceback."""
+    """A finding's identity: its kind and the innermost frame (file:line) of the traceback (a
+    warning: its category and where it was issued; a slow or memory-hungry input: the outcome
+    under it; a cut: what differs)."""
+    first = outcome.detail.splitlines()[0] if outcome.detail else ""
+    if outcome.kind == "warning":
+        category, _, rest = first.partition(":")
+        return f"warning|{category}|{rest[rest.rfind('(') :]}"
+    if outcome.kind in ("slow", "memory"):
+        under = outcome.detail.splitlines()[1:2] or ["ok"]
+        return f"{outcome.kind}|{under[0].split(':')[0] or 'ok'}|"
+    if outcome.kind == "cut-mismatch":
+        second = outcome.detail.splitlines()[1][:60]
+        return re.sub(r"\d+", "N", f"cut-mismatch|{first}|{second}")
     lines = [ln.strip() for ln in outcome.detail.splitlines() if ln.strip().startswith("File ")]
     where = lines[-1] if lines else outcome.detail.splitlines()[0] if outcome.detail else ""
     last = outcome.detail.strip().splitlines()[-1] if outcome.detail.strip() else ""
@@ -553,6 +941,8 @@ class Stats:
         if outcome.finding:
             sig = signature(outcome)
             if sig not in self.findings or len(data) < len(self.findings[sig][0]):
+                if sig in self.findings:  # a smaller input for it: replaces the saved one
+                    self.unsave(*self.findings[sig])
                 self.findings[sig] = (data, outcome)
                 self.save(data, outcome, label)
                 if not self.quiet:
@@ -562,11 +952,19 @@ class Stats:
             self.last_report = now
             print(self.line(), file=sys.stderr, flush=True)
 
+    def _name(self, data: bytes, outcome: Outcome) -> str:
+        return f"{outcome.kind}-{hashlib.sha1(data).hexdigest()[:16]}"
+
+    def unsave(self, data: bytes, outcome: Outcome) -> None:
+        if self.findings_dir is not None:
+            for suffix in (".spk", ".txt"):
+                (self.findings_dir / (self._name(data, outcome) + suffix)).unlink(missing_ok=True)
+
     def save(self, data: bytes, outcome: Outcome, label: str) -> None:
         if self.findings_dir is None:
             return
         self.findings_dir.mkdir(parents=True, exist_ok=True)
-        name = f"{outcome.kind}-{hashlib.sha1(data).hexdigest()[:16]}"
+        name = self._name(data, outcome)
         (self.findings_dir / f"{name}.spk").write_bytes(data)
         (self.findings_dir / f"{name}.txt").write_text(
             f"kind: {outcome.kind}\nfrom: {label}\noptions: {outcome.options}\n"
@@ -604,6 +1002,18 @@ class Stats:
 # Engines
 
 
+def warm_up(seeds: list[tuple[str, bytes]]) -> None:
+    """Decode the seeds once, untimed: the first decode loads the compiled kernels (seconds on
+    a busy machine), which is not a slow input."""
+    import spikecodec as sc
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _, data in seeds:
+            with contextlib.suppress(sc.SpikeCodecError):
+                sc.decode(data)
+
+
 def fuzz_random(
     seeds: list[tuple[str, bytes]],
     *,
@@ -617,6 +1027,7 @@ def fuzz_random(
     rng = random.Random(seed)
     mutator = Mutator(rng, [d for _, d in seeds])
     pool = list(seeds)
+    warm_up(seeds)
     for name, data in seeds:
         stats.record(data, run_one(data, **run_kwargs), f"seed {name}")
     deadline = time.perf_counter() + seconds if seconds else math.inf
@@ -651,6 +1062,7 @@ def fuzz_atheris(
         import spikecodec.codec
         import spikecodec.entropy  # noqa: F401
 
+    warm_up(seeds)
     corpus = Path(tempfile.mkdtemp(prefix="spk-corpus-"))
     for name, data in seeds:
         (corpus / f"{name}.spk").write_bytes(data)
@@ -725,10 +1137,19 @@ def minimize(data: bytes, keep, budget: int = 2000) -> bytes:
                 break
         if changed:
             continue
+        # Drop each chunk (metadata, ancillary), keeping CRCs valid.
+        for i in range(len(chunks)):
+            cand = join_stream(fields, chunks[:i] + chunks[i + 1 :], tail)
+            if attempt(cand):
+                data, changed = cand, True
+                break
+        if changed:
+            continue
         # Shorten each chunk, keeping its CRC valid.
-        for i, payload in enumerate(chunks):
+        for i, (kind, payload) in enumerate(chunks):
             for cut in (0, len(payload) // 2):
-                cand = join_stream(fields, chunks[:i] + [payload[:cut]] + chunks[i + 1 :], tail)
+                shorter = (kind, payload[:cut])
+                cand = join_stream(fields, chunks[:i] + [shorter] + chunks[i + 1 :], tail)
                 if cut < len(payload) and attempt(cand):
                     data, changed = cand, True
                     break
@@ -753,6 +1174,12 @@ def main(argv: list[str] | None = None) -> int:
         default=10,
         help="tracemalloc peak of 1 input in N (tracing slows decoding and grows RSS; 0: never)",
     )
+    parser.add_argument(
+        "--check-cuts",
+        type=int,
+        default=1,
+        help="cut 1 input in N that the container reads and compare (cut_stream; 0: never)",
+    )
     parser.add_argument("--findings", type=Path, default=FINDINGS)
     parser.add_argument("--reproduce", type=Path, help="run one saved input and print outcome")
     parser.add_argument("--minimize", type=Path, help="shrink a saved finding")
@@ -766,6 +1193,7 @@ def main(argv: list[str] | None = None) -> int:
         time_limit=args.time_limit,
         mem_limit=int(args.mem_limit_mb * 2**20),
         trace=args.trace_every,
+        check_cuts=args.check_cuts,
     )
     if args.reproduce or args.minimize:
         path = args.reproduce or args.minimize

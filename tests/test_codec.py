@@ -10,6 +10,7 @@ here from the formulas (:func:`reference_counts`, with T.81's tables). PSNR is c
 from __future__ import annotations
 
 import hashlib
+import io
 import math
 import os
 import subprocess
@@ -340,7 +341,7 @@ def test_encoding_is_deterministic_across_processes(sample):
 
 def test_jpeg_table(sample):
     data = assert_counts_round_trip(sample, quality=75, table="jpeg")
-    header, _, _ = container.unpack(data)
+    header = container.unpack(data).header
     assert header.table == 1
     assert data != sc.encode(sample, quality=75, table="flat")
     assert psnr(sample, sc.decode(data)) > 30.0
@@ -361,7 +362,7 @@ def test_theta_instead_of_quality(sample):
     # libjpeg's scale: quality 50 is S = 100 %, the base step 16, so theta = 16 * T / C = 1600.
     assert sc.encode(sample, theta=1600.0) == sc.encode(sample, quality=50)
     data = sc.encode(sample, theta=1234.5)
-    assert container.unpack(data)[0].theta == 1234.5
+    assert container.unpack(data).header.theta == 1234.5
     assert len(sc.encode(sample, theta=4000.0)) < len(data) < len(sc.encode(sample, theta=300.0))
     assert_counts_round_trip(sample, theta=1234.5)
 
@@ -370,7 +371,7 @@ def test_spike_counts_returns_the_stream_header(sample):
     image = sample[:16, :16]
     for options in (dict(quality=75), dict(quality=75, bias=0.1, chroma=1.3)):
         header, _ = sc.spike_counts(image, **options)
-        assert header == container.unpack(sc.encode(image, **options))[0]
+        assert header == container.unpack(sc.encode(image, **options)).header
 
 
 def test_quality_and_theta_together_are_refused(sample):
@@ -469,7 +470,8 @@ def test_a_damaged_slice_is_corrupt(sample):
 def test_garbage_slices_with_valid_checksums_raise_only_library_errors(sample):
     # Rewrite the payloads (checksums recomputed): the entropy decoder must fail cleanly.
     image = sample[:40, :48]
-    header, chunks, _ = container.unpack(sc.encode(image, quality=80))
+    stream_ = container.unpack(sc.encode(image, quality=80))
+    header, chunks = stream_.header, stream_.slices
     rng = np.random.default_rng(7)
     for trial in range(150):
         damaged = [bytearray(c) for c in chunks]
@@ -517,7 +519,8 @@ def test_whole_slices_received_give_the_counts_at_dyadic_instants(sample):
     # After s of P slices the decoder holds N at T / 2**(P - s): the top s bits of every count.
     image = gray(sample[:64, :64])
     data = sc.encode(image, quality=95)
-    header, chunks, _ = container.unpack(data)
+    stream_ = container.unpack(data)
+    header, chunks = stream_.header, stream_.slices
     truth = encoder_counts(image, quality=95)[1][0]
     full_error = np.mean((sc.decode(data).astype(float) - image) ** 2)
     pos = container.HEADER_SIZE
@@ -537,3 +540,60 @@ def test_whole_slices_received_give_the_counts_at_dyadic_instants(sample):
 def test_a_threshold_outside_the_format_domain_is_refused(sample, theta):
     with pytest.raises(ParameterError, match="theta"):
         sc.encode(sample[:16, :16], theta=theta)
+
+
+# --------------------------------------------------------------------------------------------
+# Metadata
+
+
+def jpeg_with_metadata(image, orientation=6) -> bytes:
+    from PIL import ImageCms
+
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="JPEG", icc_profile=icc, exif=exif, xmp=b"<x/>")
+    return buf.getvalue()
+
+
+def test_metadata_survives_encode_and_decode(sample):
+    jpeg = jpeg_with_metadata(sample[:40, :56])
+    expected = sc.load_image(jpeg, with_info=True)[1]
+    data = sc.encode(jpeg, quality=60)
+    image, info = sc.decode(data, with_info=True)
+    assert image.shape == (40, 56, 3)
+    assert info == expected and set(info) == {"icc_profile", "exif", "xmp"}
+    assert sc.decode(data).shape == image.shape  # without with_info: the image alone
+    # A cut keeps them, and so does a stream cut short past them.
+    first = container.unpack(data).first_slice
+    cut = sc.truncate(data, (first + len(data)) // 2)
+    assert sc.decode(cut, strict=True, with_info=True)[1] == expected
+    assert sc.decode(data[: first + 3], with_info=True)[1] == expected
+
+
+def test_metadata_can_be_given_replaced_and_stripped(sample):
+    jpeg = jpeg_with_metadata(sample[:16, :16])
+    data = sc.encode(jpeg, quality=60, xmp="<replaced/>", icc_profile=b"icc")
+    info = sc.decode(data, with_info=True)[1]
+    assert info["xmp"] == b"<replaced/>" and info["icc_profile"] == b"icc" and "exif" in info
+    stripped = sc.encode(jpeg, quality=60, strip=True)
+    assert sc.decode(stripped, with_info=True)[1] == {}
+    assert stripped == sc.encode(sc.load_image(jpeg), quality=60)
+    assert len(data) > len(stripped)
+    with pytest.raises(ParameterError, match="strip"):
+        sc.encode(jpeg, strip=True, exif=b"x")
+    with pytest.raises(ParameterError, match="icc_profile must be bytes"):
+        sc.encode(sample[:8, :8], icc_profile=5)
+
+
+def test_auto_orient_applies_the_exif_orientation(sample):
+    image = sample[:40, :56]
+    data = sc.encode(jpeg_with_metadata(image, orientation=6), quality=90)
+    kept = sc.decode(data)
+    turned, info = sc.decode(data, with_info=True, auto_orient=True)
+    assert kept.shape == (40, 56, 3) and turned.shape == (56, 40, 3)
+    np.testing.assert_array_equal(turned, np.rot90(kept, k=-1))  # 6: rotate 90 degrees clockwise
+    exif = Image.Exif()
+    exif.load(info["exif"])
+    assert exif.get(0x0112, 1) == 1

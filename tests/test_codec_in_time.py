@@ -64,7 +64,8 @@ def test_decode_progressive_yields_every_slice(sample, stream):
 
 
 def test_a_partial_slice_reports_the_instant_its_bytes_reach(stream):
-    header, chunks, _ = container.unpack(stream)
+    stream_ = container.unpack(stream)
+    header, chunks = stream_.header, stream_.slices
     cut = len(stream) - len(chunks[-1]) // 2
     steps = list(decode_progressive(stream[:cut]))
     instants = slice_instants(header)
@@ -81,7 +82,7 @@ def test_bad_until_raises(stream):
 
 
 def test_a_damaged_slice_warns_and_stops_or_raises_when_strict(stream):
-    header, chunks, _ = container.unpack(stream)
+    chunks = container.unpack(stream).slices
     damaged = bytearray(stream)
     damaged[-len(chunks[-1]) // 2] ^= 0x10  # inside the last slice's payload
     with pytest.warns(sc.SpikeCodecWarning, match="intact time slices"):
@@ -92,3 +93,15 @@ def test_a_damaged_slice_warns_and_stops_or_raises_when_strict(stream):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         sc.decode(stream)  # an intact stream decodes without a warning
+
+
+def test_a_stream_cut_short_by_accident_warns_and_strict_refuses_it(stream):
+    short = stream[: len(stream) // 2]
+    with pytest.warns(sc.SpikeCodecWarning, match=f"truncated: {len(short)} of the {len(stream)}"):
+        image = sc.decode(short)
+    with pytest.raises(sc.TruncatedStreamError, match="truncated"):
+        sc.decode(short, strict=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a cut stream is complete: no warning
+        cut = sc.truncate(stream, len(short))
+        np.testing.assert_array_equal(sc.decode(cut, strict=True), image)

@@ -160,3 +160,62 @@ def test_wrong_array_shapes_are_refused(shape):
 def test_empty_arrays_are_refused(shape):
     with pytest.raises(UnsupportedImageError, match="empty"):
         sc.encode(np.zeros(shape, np.uint8))
+
+
+# --------------------------------------------------------------------------------------------
+# Metadata
+
+
+def icc_profile() -> bytes:
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def exif_with_orientation(orientation: int) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif[0x010F] = "spikecodec tests"  # Make
+    return exif.tobytes()
+
+
+XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "TIFF"])
+def test_metadata_is_read_from_image_files(sample, fmt):
+    buf = io.BytesIO()
+    Image.fromarray(sample[:32, :48]).save(
+        buf, format=fmt, icc_profile=icc_profile(), exif=exif_with_orientation(6), xmp=XMP
+    )
+    array, info = sc.load_image(buf.getvalue(), with_info=True)
+    assert info["icc_profile"] == icc_profile()
+    exif = Image.Exif()
+    exif.load(info["exif"])
+    assert info["exif"].startswith(b"Exif\x00\x00") and exif[0x010F] == "spikecodec tests"
+    if fmt == "TIFF":  # Pillow's TIFF loader turns the pixels upright and drops the tag
+        assert array.shape == (48, 32, 3) and 0x0112 not in exif
+    else:  # kept as metadata
+        assert array.shape == (32, 48, 3) and exif[0x0112] == 6
+    if fmt in ("JPEG", "WEBP"):  # Pillow writes XMP into these
+        assert info["xmp"] == XMP
+
+
+def test_arrays_have_no_metadata(sample):
+    assert sc.load_image(sample, with_info=True)[1] == {}
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_orient_turns_the_image_upright_as_pillow_does(sample, orientation):
+    from PIL import ImageOps
+
+    from spikecodec.images import orient
+
+    image = sample[:20, :30]
+    upright, info = orient(image, {"exif": exif_with_orientation(orientation)})
+    pil = Image.fromarray(image)
+    pil.info["exif"] = exif_with_orientation(orientation)
+    np.testing.assert_array_equal(upright, np.asarray(ImageOps.exif_transpose(pil)))
+    exif = Image.Exif()
+    exif.load(info["exif"])
+    assert exif.get(0x0112, 1) == 1 and exif[0x010F] == "spikecodec tests"

@@ -24,6 +24,7 @@ def registered():
         (Image.ID, list(Image.ID)),
         (Image.OPEN, dict(Image.OPEN)),
         (Image.SAVE, dict(Image.SAVE)),
+        (Image.SAVE_ALL, dict(Image.SAVE_ALL)),
         (Image.EXTENSION, dict(Image.EXTENSION)),
         (Image.DECODERS, dict(Image.DECODERS)),
         (Image.MIME, dict(Image.MIME)),
@@ -145,12 +146,6 @@ def test_save_to_a_buffer_with_format_and_options(image):
         np.testing.assert_array_equal(np.asarray(im), sc.decode(data))
 
 
-def test_unknown_save_options_are_ignored(image):
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="SPK", quality=50, optimize=True)
-    assert buf.getvalue() == sc.encode(image, quality=50)
-
-
 def test_quality_changes_the_size(image):
     sizes = []
     for quality in (20, 60, 95):
@@ -208,3 +203,105 @@ def test_pillows_pixel_limit_applies(stream):
     huge = container.pack(replace(header, width=60_000, height=60_000), [])
     with pytest.raises(Image.DecompressionBombError):
         Image.open(io.BytesIO(huge))
+
+
+# --------------------------------------------------------------------------------------------
+# Metadata
+
+
+def metadata() -> dict:
+    from PIL import ImageCms
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    return {"icc_profile": icc, "exif": exif.tobytes(), "xmp": b"<x:xmpmeta/>"}
+
+
+def test_open_gives_the_metadata_in_info(image):
+    given = metadata()
+    data = sc.encode(image, quality=75, **given)
+    with Image.open(io.BytesIO(data)) as im:
+        assert im.info["icc_profile"] == given["icc_profile"]
+        assert im.info["xmp"] == given["xmp"]
+        assert im.getexif()[0x0112] == 6
+        assert im._im is None  # still lazy: the metadata come from the chunks after the header
+        im.load()
+
+
+def test_save_takes_metadata_and_keeps_the_images_own(tmp_path, image):
+    path = tmp_path / "x.spk"
+    exif = Image.Exif()
+    exif[0x0112] = 3
+    Image.fromarray(image).save(path, quality=60, exif=exif, xmp=b"<given/>")
+    with Image.open(path) as im:
+        assert im.getexif()[0x0112] == 3 and im.info["xmp"] == b"<given/>"
+        copy = tmp_path / "copy.spk"
+        im.save(copy)  # the opened image's info goes along
+    with Image.open(copy) as again:
+        assert again.getexif()[0x0112] == 3 and again.info["xmp"] == b"<given/>"
+
+
+def test_a_jpeg_converted_to_spk_and_back_keeps_icc_exif_and_xmp(tmp_path, image):
+    jpeg = tmp_path / "in.jpg"
+    given = metadata()
+    Image.fromarray(image).save(jpeg, **given)
+    with Image.open(jpeg) as im:
+        im.save(tmp_path / "x.spk", quality=80)
+    with Image.open(tmp_path / "x.spk") as im:
+        im.save(tmp_path / "out.jpg", icc_profile=im.info["icc_profile"], exif=im.getexif(),
+                xmp=im.info["xmp"])  # fmt: skip
+    with Image.open(tmp_path / "out.jpg") as out:
+        assert out.info["icc_profile"] == given["icc_profile"]
+        assert out.getexif()[0x0112] == 6 and out.info["xmp"] == given["xmp"]
+
+
+# --------------------------------------------------------------------------------------------
+# verify, save's options, save_all, incremental parsing
+
+
+def test_verify_checks_every_crc_and_completeness(stream):
+    Image.open(io.BytesIO(stream)).verify()
+    Image.open(io.BytesIO(sc.truncate(stream, len(stream) // 2))).verify()  # cut on purpose
+    with pytest.raises(OSError, match="truncated"):
+        Image.open(io.BytesIO(stream[: len(stream) // 2])).verify()
+    flipped = bytearray(stream)
+    flipped[-3] ^= 0x40
+    with pytest.raises(SyntaxError, match="damaged"):
+        Image.open(io.BytesIO(bytes(flipped))).verify()
+
+
+def test_save_takes_the_targets_and_refuses_what_it_does_not_know(tmp_path, image):
+    path = tmp_path / "x.spk"
+    Image.fromarray(image).save(path, target_bpp=1.0)
+    assert len(path.read_bytes()) == int(image.shape[0] * image.shape[1] / 8)
+    with pytest.raises(sc.ParameterError, match="does not take optimize"):
+        Image.fromarray(image).save(tmp_path / "y.spk", optimize=True)
+
+
+def test_save_all_saves_one_frame_and_refuses_more(tmp_path, image):
+    Image.fromarray(image).save(tmp_path / "one.spk", save_all=True, quality=50)
+    with Image.open(tmp_path / "one.spk") as im:
+        assert im.size == (image.shape[1], image.shape[0])
+    frames = [Image.fromarray(image)] * 2
+    with pytest.raises(sc.ParameterError, match="one image, not 3 frames"):
+        frames[0].save(tmp_path / "many.spk", save_all=True, append_images=frames)
+
+
+def test_an_incremental_parser_shows_the_image_slice_by_slice(image):
+    from PIL import ImageFile
+
+    from spikecodec.metrics import psnr
+
+    data = sc.encode(image, quality=90)
+    ends = container.unpack(data).ends
+    parser, quality, seen = ImageFile.Parser(), [], 0
+    for start in range(0, len(data), 97):
+        parser.feed(data[start : start + 97])
+        done = sum(end <= start + 97 for end in ends)
+        if parser.image is not None and done > seen:  # a new slice is in: a new image
+            seen = done
+            quality.append(psnr(image, np.asarray(parser.image)))
+    final = parser.close()
+    np.testing.assert_array_equal(np.asarray(final), sc.decode(data))
+    assert len(quality) >= 3 and quality == sorted(quality)

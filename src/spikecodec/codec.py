@@ -36,10 +36,16 @@ from .entropy import (
     iter_decode_slices,
     number_of_slices,
 )
-from .errors import CorruptStreamError, ParameterError, SpikeCodecError, SpikeCodecWarning
+from .errors import (
+    CorruptStreamError,
+    ParameterError,
+    SpikeCodecError,
+    SpikeCodecWarning,
+    TruncatedStreamError,
+)
 from .format import container
 from .format.container import Header
-from .images import load_image
+from .images import load_image, normal_exif, orient
 from .params import (
     DEFAULTS,
     MAX_SLICES,
@@ -48,8 +54,11 @@ from .params import (
     band_thresholds,
     block_grid,
     encoding_header,
+    flag,
     plane_shapes,
+    positive,
     slice_instants,
+    whole,
 )
 from .quantizer import NeuroQuantizer, unit_quantizer
 from .reconstruction import plane_image
@@ -219,25 +228,37 @@ def encode(
     target_bytes: int | None = None,
     target_bpp: float | None = None,
     target_psnr: float | None = None,
+    icc_profile: bytes | None = None,
+    exif: bytes | None = None,
+    xmp: bytes | str | None = None,
+    strip: bool = False,
 ) -> bytes:
     """Compress an image into a ``.spk`` byte string.
 
-    The image and the neurons' parameters are those of :func:`spike_counts` (``quality``
-    1..100, or ``theta``; ``R``, ``C``, ``T``, ``table``, ``bias``, ``chroma``, ``tune``,
-    ``subsampling``). A target,
+    The image (an array, a PIL image, a path, a file object or an image file's bytes) and the
+    neurons' parameters are those of :func:`spike_counts` (``quality`` 1..100, or ``theta``;
+    ``R``, ``C``, ``T``, ``table``, ``bias``, ``chroma``, ``tune``, ``subsampling``). A target,
     exactly ``target_bytes`` bytes, ``target_bpp`` bits per pixel (``floor(bpp*W*H/8)``
     bytes) or the fewest bytes reaching ``target_psnr`` dB, is met by cutting a stream (a cut
-    stream, format version 11): that of ``quality`` or ``theta`` when given, else the coarsest
-    that reaches the target (see :mod:`spikecodec.ratecontrol`).
+    stream): that of ``quality`` or ``theta`` when given, else the coarsest that reaches the
+    target (see :mod:`spikecodec.ratecontrol`).
+
+    The stream carries the image's ICC profile, EXIF and XMP (read from a PIL image or file;
+    ``icc_profile``, ``exif`` and ``xmp`` set or replace them; EXIF orientation is kept as
+    metadata, not applied); ``strip=True`` carries none.
     """
-    array = load_image(image)
+    array, info = load_image(image, with_info=True)
+    metadata = _metadata(
+        info, icc_profile=icc_profile, exif=exif, xmp=xmp, strip=flag("strip", strip)
+    )
     neurons = dict(
         R=R, C=C, T=T, table=table, bias=bias, chroma=chroma, tune=tune, subsampling=subsampling
     )
 
     def stream(quality=None, theta=None) -> bytes:
         header, counts = spike_counts(array, quality, theta=theta, **neurons)
-        return container.pack(header, encode_slices(counts, _layouts(header), header.slices))
+        slices = encode_slices(counts, _layouts(header), header.slices)
+        return container.pack(header, slices, metadata)
 
     if target_bytes is None and target_bpp is None and target_psnr is None:
         return stream(quality, theta)
@@ -253,13 +274,36 @@ def encode(
     )
 
 
-def _open(data, max_pixels: int, strict: bool) -> tuple[Header, list[bytes], bytes]:
-    """Header, intact chunks and partial last chunk of a stream. A damaged time slice ends the
-    stream there with a :class:`SpikeCodecWarning` (or raises, with ``strict``)."""
+def _metadata(info: dict, *, strip: bool, **given) -> dict[str, bytes]:
+    """The metadata a stream carries: the input's ``info``, what is ``given`` instead, or none
+    with ``strip``."""
+    given = {key: value for key, value in given.items() if value is not None}
+    if strip:
+        if given:
+            raise ParameterError(f"strip=True drops metadata: do not give {', '.join(given)}")
+        return {}
+    metadata = dict(info)
+    for key, value in given.items():
+        if isinstance(value, str) and key == "xmp":
+            value = value.encode("utf-8")
+        if not isinstance(value, (bytes, bytearray, memoryview)):
+            raise ParameterError(f"{key} must be bytes, got {type(value).__name__}")
+        metadata[key] = normal_exif(value) if key == "exif" else bytes(value)
+    return {key: value for key, value in metadata.items() if value}
+
+
+def _open(data, max_pixels: int, strict: bool) -> container.Stream:
+    """A stream read by :func:`~spikecodec.format.container.unpack`. A damaged time slice ends
+    the stream there, a damaged metadata chunk is dropped, and a stream shorter than it declares
+    (cut short by accident: a cut stream made by :func:`~spikecodec.truncate` is complete)
+    decodes what it holds, each with a :class:`SpikeCodecWarning` (or raises, with
+    ``strict``)."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ParameterError(f"decode takes bytes, got {type(data).__name__}")
+    flag("strict", strict)
+    whole("max_pixels", max_pixels)
     try:
-        return container.unpack(bytes(data), max_pixels)
+        stream = container.unpack(bytes(data), max_pixels)
     except CorruptStreamError as err:
         if strict or err.header is None:
             raise
@@ -268,7 +312,18 @@ def _open(data, max_pixels: int, strict: bool) -> tuple[Header, list[bytes], byt
             SpikeCodecWarning,
             stacklevel=3,
         )
-        return err.header, err.chunks, b""
+        return container.Stream(err.header, slices=err.chunks)
+    if stream.damaged:
+        message = f"damaged metadata chunk(s) {', '.join(stream.damaged)}"
+        if strict:
+            raise CorruptStreamError(message, stream.slices, stream.header)
+        warnings.warn(f"{message}: dropped", SpikeCodecWarning, stacklevel=3)
+    if len(data) < stream.size:
+        message = f"the stream is truncated: {len(data)} of the {stream.size} bytes it declares"
+        if strict:
+            raise TruncatedStreamError(message)
+        warnings.warn(f"{message}; decoding what is there", SpikeCodecWarning, stacklevel=3)
+    return stream
 
 
 def _stream_layouts(header: Header) -> list[Layout]:
@@ -290,6 +345,21 @@ def _image(header: Header, states: list[PlaneState]) -> np.ndarray:
     return colour_image(planes, header.subsampling)
 
 
+def _counts(stream: container.Stream, until, until_ms) -> list[PlaneState]:
+    """The counts of a stream read, up to the instant asked for."""
+    header = stream.header
+    if until is not None and until_ms is not None:
+        raise ParameterError("give until (a fraction of T) or until_ms, not both")
+    if until is not None:
+        if not positive("until", until) <= 1:
+            raise ParameterError(f"until is a fraction of the window in (0, 1], got {until!r}")
+        until_ms = until * header.T
+    slices, partial = stream.slices, stream.partial
+    if until_ms is not None:
+        slices, partial = container.emitted_by(stream, positive("until_ms", until_ms))
+    return decode_slices(_stream_layouts(header), header.slices, slices, partial)
+
+
 def decode_counts(
     data: bytes,
     *,
@@ -301,18 +371,8 @@ def decode_counts(
     """The spike counts a stream carries, as far as it reaches (or up to ``until``): the header
     and one :class:`~spikecodec.entropy.PlaneState` per colour plane (``state.counts()`` are
     the counts at the instants ``T/2**state.level``). Parameters as in :func:`decode`."""
-    header, chunks, partial = _open(data, max_pixels, strict)
-    if until is not None and until_ms is not None:
-        raise ParameterError("give until (a fraction of T) or until_ms, not both")
-    if until is not None:
-        if not 0 < until <= 1:
-            raise ParameterError(f"until is a fraction of the window in (0, 1], got {until!r}")
-        until_ms = until * header.T
-    if until_ms is not None:
-        if not until_ms > 0:
-            raise ParameterError(f"the decoding instant must be positive, got {until_ms!r} ms")
-        chunks, partial = container.emitted_by(header, chunks, partial, until_ms)
-    return header, decode_slices(_stream_layouts(header), header.slices, chunks, partial)
+    stream = _open(data, max_pixels, strict)
+    return stream.header, _counts(stream, until, until_ms)
 
 
 def decode(
@@ -322,7 +382,9 @@ def decode(
     until_ms: float | None = None,
     strict: bool = False,
     max_pixels: int = container.MAX_IMAGE_PIXELS,
-) -> np.ndarray:
+    with_info: bool = False,
+    auto_orient: bool = False,
+):
     """Decompress a ``.spk`` byte string into a uint8 array (H, W) or (H, W, 3).
 
     Parameters
@@ -336,14 +398,25 @@ def decode(
         ``T/2**j`` these are exactly the counts of a window ``T/2**j``; in between, the share
         of the next time slice's bytes that its time span has elapsed.
     strict : bool
-        Raise :class:`CorruptStreamError` on a damaged time slice instead of warning and
-        stopping at the last intact one.
+        Raise :class:`CorruptStreamError` on a damaged time slice or metadata chunk, and
+        :class:`TruncatedStreamError` on a stream shorter than it declares, instead of warning
+        and decoding what is intact.
     max_pixels : int
         Refuse streams declaring more pixels (:class:`LimitError`).
+    with_info : bool
+        Return ``(image, info)``: ``info`` the stream's metadata as a dict like Pillow's
+        ``Image.info`` (``"icc_profile"``, ``"exif"``, ``"xmp"``: bytes, those present).
+    auto_orient : bool
+        Turn the image upright as its EXIF orientation says (the EXIF returned then says 1).
     """
-    return _image(
-        *decode_counts(data, until=until, until_ms=until_ms, strict=strict, max_pixels=max_pixels)
-    )
+    flag("with_info", with_info)
+    flag("auto_orient", auto_orient)
+    stream = _open(data, max_pixels, strict)
+    image = _image(stream.header, _counts(stream, until, until_ms))
+    info = dict(stream.metadata)
+    if auto_orient:
+        image, info = orient(image, info)
+    return (image, info) if with_info else image
 
 
 def decode_progressive(
@@ -351,12 +424,12 @@ def decode_progressive(
 ) -> Iterator[tuple[float, np.ndarray]]:
     """Yield ``(t, image)`` after each time slice the stream holds: ``t`` in ms is the instant
     the slice completes (for a partial last slice, the instant its bytes reach)."""
-    header, chunks, partial = _open(data, max_pixels, strict)
+    stream = _open(data, max_pixels, strict)
+    header, partial = stream.header, stream.partial
     instants = slice_instants(header)
-    payloads = len(chunks) + bool(partial)
-    for s, states in enumerate(
-        iter_decode_slices(_stream_layouts(header), header.slices, chunks, partial)
-    ):
+    payloads = len(stream.slices) + bool(partial)
+    layouts = _stream_layouts(header)
+    for s, states in enumerate(iter_decode_slices(layouts, header.slices, stream.slices, partial)):
         t = instants[s]
         if s == payloads - 1 and partial:
             start = instants[s - 1] if s else 0.0

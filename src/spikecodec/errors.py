@@ -46,13 +46,14 @@ class SpikeCodecWarning(UserWarning):
     """A recoverable problem, e.g. a damaged time slice that ends decoding early."""
 
 
-class UnsupportedImageError(SpikeCodecError):
+class UnsupportedImageError(ParameterError):
     """The input is not an image spikecodec codes (unreadable, wrong mode, dtype or shape)."""
 
 
-class RateControlError(SpikeCodecError):
-    """A rate-control target that is invalid, ambiguous or out of reach; ``best`` is the closest
-    reachable value (bytes or dB) when the target is out of reach, else None."""
+class RateControlError(ParameterError):
+    """A rate-control target that is invalid, ambiguous or out of reach (a bad value of a
+    target parameter, hence a :class:`ParameterError`); ``best`` is the closest reachable value
+    (bytes or dB) when the target is out of reach, else None."""
 
     def __init__(self, message: str, best: float | None = None):
         super().__init__(message)

@@ -1,29 +1,71 @@
-"""What spikecodec codes, from what users have: arrays, PIL images and image files.
+"""What spikecodec codes, from what users have: arrays, PIL images and image files; and the
+metadata they carry.
 
-:func:`load_image` gives a uint8 array ``(H, W)`` (grayscale) or ``(H, W, 3)`` (RGB).
+:func:`load_image` gives a uint8 array ``(H, W)`` (grayscale) or ``(H, W, 3)`` (RGB), and with
+``with_info=True`` also the image's metadata as a dict like Pillow's ``Image.info``:
+``"icc_profile"`` (an ICC profile), ``"exif"`` (an EXIF block, ``b"Exif\0\0"`` and a TIFF
+header, as Pillow's JPEG plugin gives it) and ``"xmp"`` (an XMP packet), each present only when
+the image has it. :func:`orient` applies an EXIF orientation to an array.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import struct
+import warnings
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .errors import LimitError, UnsupportedImageError
+from .errors import LimitError, SpikeCodecWarning, UnsupportedImageError
 
-__all__ = ["load_image"]
+__all__ = ["METADATA_KEYS", "image_info", "load_image", "normal_exif", "orient"]
+
+METADATA_KEYS = ("icc_profile", "exif", "xmp")
+"""The metadata spikecodec carries, by the keys of Pillow's ``Image.info``."""
+_EXIF_PREFIX = b"Exif\x00\x00"
+_XMP_TAG = 700  # TIFF's XMP tag
+_ORIENTATION_TAG = 0x0112
 
 _ALPHA_MODES = {"LA", "La", "RGBA", "RGBa", "PA"}
 
 
-def load_image(image) -> np.ndarray:
-    """An image as a uint8 array (H, W) or (H, W, 3): from an array, a PIL image or a file.
+def image_info(image: Image.Image) -> dict[str, bytes]:
+    """The ICC profile, EXIF and XMP of a PIL image (those it has), as bytes."""
+    info: dict[str, bytes] = {}
+    if image.info.get("icc_profile"):
+        info["icc_profile"] = bytes(image.info["icc_profile"])
+    exif = image.info.get("exif")
+    if not exif and len(image.getexif()):  # e.g. TIFF, whose EXIF lives in its own tags
+        exif = image.getexif().tobytes()
+    if exif:
+        info["exif"] = normal_exif(exif)
+    xmp = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp")
+    if not xmp and hasattr(image, "tag_v2"):
+        xmp = image.tag_v2.get(_XMP_TAG)
+    if xmp:
+        info["xmp"] = xmp.encode("utf-8") if isinstance(xmp, str) else bytes(xmp)
+    return info
+
+
+def normal_exif(exif) -> bytes:
+    """EXIF bytes with the ``b"Exif\0\0"`` prefix (a TIFF block without it gets it)."""
+    exif = exif.tobytes() if isinstance(exif, Image.Exif) else bytes(exif)
+    return exif if exif.startswith(_EXIF_PREFIX) else _EXIF_PREFIX + exif
+
+
+def load_image(image, *, with_info: bool = False):
+    """An image as a uint8 array (H, W) or (H, W, 3): from an array, a PIL image, a file (a
+    path or a binary file object) or the bytes of an image file (PNG, JPEG, ...).
 
     Palette, bilevel and CMYK images are converted (to RGB or L); images with alpha and
     images of more than 8 bits per sample are refused with :class:`UnsupportedImageError`.
+    With ``with_info`` the result is ``(array, info)``, ``info`` the image's metadata (see the
+    module docstring; empty for an array).
     """
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        image = io.BytesIO(bytes(image))
     if isinstance(image, (str, os.PathLike, io.IOBase)):
         try:
             with Image.open(image) as im:
@@ -31,12 +73,18 @@ def load_image(image) -> np.ndarray:
                     raise UnsupportedImageError(
                         f"{image!r} has 16 bits per sample: spikecodec codes 8-bit images"
                     )
-                return load_image(im)
+                return load_image(im, with_info=with_info)
         except Image.DecompressionBombError as err:
             raise LimitError(f"cannot read {image!r}: {err}") from err
-        except (UnidentifiedImageError, OSError) as err:
+        except UnidentifiedImageError as err:
+            raise UnsupportedImageError(
+                f"cannot read an image from {image!r}: not a format Pillow identifies"
+            ) from err
+        except OSError as err:
             raise UnsupportedImageError(f"cannot read an image from {image!r}: {err}") from err
     if isinstance(image, Image.Image):
+        image.load()  # first: a TIFF loader applies its orientation itself, and drops the tag
+        info = image_info(image)
         if image.mode in _ALPHA_MODES or "transparency" in image.info:
             raise UnsupportedImageError(
                 f"images with alpha ({image.mode}) are not supported: flatten them first, "
@@ -51,7 +99,8 @@ def load_image(image) -> np.ndarray:
                 f"image mode {image.mode!r} is not supported: spikecodec codes 8-bit "
                 "grayscale (L) and RGB images"
             )
-        return np.asarray(image)
+        array = np.asarray(image)
+        return (array, info) if with_info else array
     array = np.asarray(image)
     if array.dtype != np.uint8:
         raise UnsupportedImageError(f"image arrays must be uint8, got dtype {array.dtype}")
@@ -63,4 +112,72 @@ def load_image(image) -> np.ndarray:
         )
     if array.shape[0] < 1 or array.shape[1] < 1:
         raise UnsupportedImageError(f"the image is empty (shape {array.shape})")
-    return array
+    return (array, {}) if with_info else array
+
+
+def _orientation_entry(exif: bytes) -> tuple[int, int, str] | None:
+    """Where the orientation (tag 274, one SHORT) of an EXIF block's first IFD lies: ``(offset
+    of its value in ``exif``, the value, byte order)``, or None if the IFD has no such tag;
+    :class:`ValueError` if the block cannot be read. The TIFF structure is read here, bounds
+    checked, because a hostile block makes Pillow's EXIF reader raise what it meets (and
+    writing the block back with Pillow re-encodes every tag)."""
+    base = len(_EXIF_PREFIX) if exif.startswith(_EXIF_PREFIX) else 0
+    order = {b"II": "<", b"MM": ">"}.get(exif[base : base + 2])
+    if order is None or len(exif) < base + 8:
+        raise ValueError("not a TIFF header")
+    (ifd,) = struct.unpack_from(order + "I", exif, base + 4)
+    at = base + ifd
+    if at + 2 > len(exif):
+        raise ValueError("its first IFD lies past its end")
+    (count,) = struct.unpack_from(order + "H", exif, at)
+    if at + 2 + 12 * count > len(exif):
+        raise ValueError("its first IFD runs past its end")
+    for entry in range(at + 2, at + 2 + 12 * count, 12):
+        tag, kind, n = struct.unpack_from(order + "HHI", exif, entry)
+        if tag == _ORIENTATION_TAG:
+            if kind != 3 or n != 1:
+                raise ValueError("its orientation is not one SHORT")
+            return entry + 8, struct.unpack_from(order + "H", exif, entry + 8)[0], order
+    return None
+
+
+_UPRIGHT = {  # EXIF orientation -> the array operation that undoes it (rows, columns)
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.swapaxes(0, 1),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: a.swapaxes(0, 1)[::-1, ::-1],
+    8: lambda a: np.rot90(a, 1),
+}
+
+
+def orient(array: np.ndarray, info: dict[str, bytes]) -> tuple[np.ndarray, dict[str, bytes]]:
+    """``array`` turned upright as its EXIF orientation (tag 274: 1-8, as TIFF 6.0 defines
+    them) says, and ``info`` with that tag set to 1 (top-left) and every other byte of the
+    block kept; both as they are without an orientation. An orientation that cannot be read or
+    lies outside 1-8 leaves them as they are, with a :class:`SpikeCodecWarning`."""
+    exif = info.get("exif")
+    if not exif:
+        return array, info
+    try:
+        entry = _orientation_entry(exif)
+    except ValueError as err:
+        message = f"unreadable EXIF block ({err}): the image is left as it is"
+        warnings.warn(message, SpikeCodecWarning, stacklevel=3)
+        return array, info
+    if entry is None:
+        return array, info
+    at, orientation, order = entry
+    if orientation == 1:
+        return array, info
+    if orientation not in _UPRIGHT:
+        warnings.warn(
+            f"invalid EXIF orientation {orientation}: the image is left as it is",
+            SpikeCodecWarning,
+            stacklevel=3,
+        )
+        return array, info
+    upright = np.ascontiguousarray(_UPRIGHT[orientation](array))
+    exif = exif[:at] + struct.pack(order + "H", 1) + exif[at + 2 :]
+    return upright, {**info, "exif": exif}

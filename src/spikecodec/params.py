@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 
@@ -32,20 +32,22 @@ __all__ = [
     "MAX_SLICES",
     "MODES",
     "PARAM_MAX",
+    "PARAM_MIN",
     "PLANE_WEIGHTS",
     "RGB_TO_YCOCG",
     "SUBSAMPLINGS",
     "TUNES",
-    "PARAM_MIN",
     "Header",
     "band_thresholds",
     "block_grid",
     "chroma_factor",
     "domain_error",
     "encoding_header",
+    "flag",
     "plane_shapes",
     "positive",
     "slice_instants",
+    "whole",
 ]
 
 DEFAULT_QUALITY = 75
@@ -155,6 +157,23 @@ def positive(name: str, value) -> float:
     if not (math.isfinite(value) and value > 0):
         raise ParameterError(f"{name} must be a positive finite number, got {value!r}")
     return value
+
+
+def flag(name: str, value) -> bool:
+    """``value`` if it is a bool, else :class:`ParameterError`."""
+    if not isinstance(value, bool):
+        raise ParameterError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return value
+
+
+def whole(name: str, value, least: int = 1) -> int:
+    """``value`` as an int if it is an integer (not a bool) of at least ``least``, else
+    :class:`ParameterError`."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < least:
+        raise ParameterError(
+            f"{name} must be an integer of at least {least}, got {type(value).__name__} {value!r}"
+        )
+    return int(value)
 
 
 def _checked(name: str, value) -> float:

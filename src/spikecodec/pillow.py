@@ -9,8 +9,10 @@ Pillow is::
     >>> im = Image.open("photo.spk")             # doctest: +SKIP
     >>> im.save("copy.spk", quality=50)          # doctest: +SKIP
 
-Opening is lazy: ``Image.open`` reads only the header (``container.HEADER_SIZE`` bytes: format
-``"SPK"``, mode ``"L"`` or ``"RGB"``, size); the spike stream is decoded on ``load()`` (or any
+Opening is lazy: ``Image.open`` reads only the header (format ``"SPK"``, mode ``"L"`` or
+``"RGB"``, size) and the metadata chunks after it, into ``im.info`` (``"icc_profile"``,
+``"exif"``, so that ``im.getexif()`` works, and ``"xmp"``); the spike stream is decoded on
+``load()`` (or any
 pixel access) by :func:`spikecodec.decode`, in full and non-strict. A damaged time slice
 therefore does not stop ``Image.open``: ``load()`` emits a :class:`~spikecodec.SpikeCodecWarning`
 and gives the image of the intact slices before it, and a stream cut short gives the image of
@@ -20,11 +22,20 @@ decoding failure raises :class:`SpkLoadError`, an ``OSError`` as Pillow callers 
 :data:`spikecodec.format.MAGIC`, whatever the file's extension. The pixel limit is Pillow's
 own (``Image.MAX_IMAGE_PIXELS``, checked by ``Image.open``).
 
+``verify()`` reads the whole file and checks every CRC and that the stream is complete (a
+stream cut short by accident fails; a cut stream made by :func:`spikecodec.truncate` is
+complete). Pillow's incremental :class:`PIL.ImageFile.Parser` decodes as the bytes arrive:
+fed a stream in pieces, it holds an image as soon as the first time slice is in, and a better
+one with every slice after it.
+
 Saving takes :func:`spikecodec.encode`'s options as keyword arguments of ``Image.save``:
-``quality`` (1..100) or ``theta``, and ``R``, ``C``, ``T``, ``table``, ``bias``, ``chroma``;
-other keywords (``optimize``, ``exif``...) are ignored as other Pillow plugins ignore the
-options they do not know. Images are converted as :func:`spikecodec.load_image` converts them
-(palette, bilevel, CMYK... to L or RGB); images with alpha are refused with its
+``quality`` (1..100) or ``theta``, ``R``, ``C``, ``T``, ``table``, ``bias``, ``chroma``,
+``tune``, ``subsampling``, the targets ``target_bytes``, ``target_bpp``, ``target_psnr``,
+``strip``, and ``icc_profile``, ``exif`` (bytes or ``Image.Exif``), ``xmp`` (the image's own
+``info`` by default); any other keyword is refused (:class:`~spikecodec.ParameterError`), and so
+is ``save_all`` of more than one frame (a ``.spk`` stream holds one image; of one frame it
+saves that). Images are converted as :func:`spikecodec.load_image` converts them (palette,
+bilevel, CMYK... to L or RGB); images with alpha are refused with its
 :class:`~spikecodec.UnsupportedImageError`.
 """
 
@@ -35,8 +46,9 @@ from typing import IO
 from PIL import Image, ImageFile
 
 from .codec import decode, encode
-from .errors import SpikeCodecError
+from .errors import ParameterError, SpikeCodecError
 from .format import container
+from .images import METADATA_KEYS
 from .params import ENCODE_OPTIONS
 
 __all__ = ["FORMAT", "SpkImageFile", "SpkLoadError", "register_pillow"]
@@ -46,6 +58,14 @@ DESCRIPTION = "spikecodec spike stream"
 EXTENSION = ".spk"
 MIME = "image/x-spikecodec"
 _DECODER = "spk"
+_SAVE_OPTIONS = (
+    *ENCODE_OPTIONS,
+    *METADATA_KEYS,
+    "target_bytes",
+    "target_bpp",
+    "target_psnr",
+    "strip",
+)
 
 
 class SpkLoadError(SpikeCodecError, OSError):
@@ -80,12 +100,42 @@ class SpkImageFile(ImageFile.ImageFile):
         head = self.fp.read(container.HEADER_SIZE)
         try:
             header = container.read_header(head, _max_pixels())
+            prefix = head + self._metadata_chunks()
+            self.info.update(container.unpack(prefix, _max_pixels()).metadata)
         except SpikeCodecError as err:  # Pillow's "not this format / broken header" signal
             raise SyntaxError(f"not a valid spikecodec stream: {err}") from err
         self.spk_header = header
         self._mode = header.mode
         self._size = (header.width, header.height)
         self.tile = [ImageFile._Tile(_DECODER, (0, 0, *self._size), 0, (header.mode,))]
+
+    def _metadata_chunks(self) -> bytes:
+        """The chunks between the header and the first time slice (metadata), read from the
+        file."""
+        assert self.fp is not None
+        chunks = b""
+        while len(head := self.fp.read(container.CHUNK_HEAD_SIZE)) == container.CHUNK_HEAD_SIZE:
+            tag = int.from_bytes(head[:4], "little")
+            if tag >> 28 in (0, 2):  # padding, or the first time slice
+                break
+            chunks += head + self.fp.read(tag & ((1 << 28) - 1))
+        return chunks
+
+    def verify(self) -> None:
+        """Check the whole stream: every CRC, and that it is complete (``SyntaxError`` for a
+        damaged stream, ``OSError`` for one cut short by accident)."""
+        assert self.fp is not None
+        self.fp.seek(0)
+        data = self.fp.read()
+        try:
+            stream = container.unpack(data, _max_pixels())
+        except SpikeCodecError as err:
+            raise SyntaxError(f"damaged spikecodec stream: {err}") from err
+        if stream.damaged:
+            raise SyntaxError(f"damaged metadata chunk(s) {', '.join(stream.damaged)}")
+        if len(data) < stream.size:
+            raise OSError(f"truncated spikecodec stream: {len(data)} of {stream.size} bytes")
+        super().verify()
 
     def draft(self, mode: str | None, size: tuple[int, int] | None) -> None:
         """Accept Pillow's draft request as a no-op (returns None: nothing was changed).
@@ -101,14 +151,32 @@ class SpkImageFile(ImageFile.ImageFile):
 
 
 class SpkDecoder(ImageFile.PyDecoder):
-    """Decodes a whole ``.spk`` stream (header included: the tile starts at offset 0)."""
+    """Decodes a ``.spk`` stream (header included: the tile starts at offset 0): the whole file
+    at once on ``load()``, or, fed the bytes as they arrive (:class:`PIL.ImageFile.Parser`),
+    again at each time slice completed."""
 
     _pulls_fd = True
+    _slices = -1  # the slices of the last image given to an incremental parser
 
     def decode(self, buffer: bytes | Image.SupportsArrayInterface) -> tuple[int, int]:
-        """Decode the whole stream from the file (Pillow's buffer is not used)."""
-        assert self.fd is not None
-        data = self.fd.read()
+        """Decode the whole stream from the file, or (no file: a parser feeding ``buffer``)
+        what has arrived of it; ``(-1, 0)`` once the image is complete."""
+        if self.fd is not None:
+            self._show(self.fd.read())
+            return -1, 0
+        data = bytes(buffer)
+        try:
+            stream = container.unpack(data, _max_pixels())
+        except SpikeCodecError as err:
+            raise SpkLoadError(f"cannot decode the spike stream: {err}") from err
+        done = len(data) >= stream.size
+        if done or len(stream.slices) > self._slices:
+            self._show(data)
+            self._slices = len(stream.slices)
+        return (-1, 0) if done else (0, 0)
+
+    def _show(self, data: bytes) -> None:
+        """Decode ``data`` into the image."""
         try:
             pixels = decode(data, max_pixels=_max_pixels())
         except SpikeCodecError as err:
@@ -117,13 +185,29 @@ class SpkDecoder(ImageFile.PyDecoder):
         if pixels.shape[1::-1] != size:
             raise SpkLoadError(f"the stream decoded to {pixels.shape}, not the size {size}")
         self.set_as_raw(pixels.tobytes(), self.mode)
-        return -1, 0
 
 
 def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
-    """Encode ``im`` with :func:`spikecodec.encode` and the options given to ``Image.save``."""
-    options = {key: im.encoderinfo[key] for key in ENCODE_OPTIONS if key in im.encoderinfo}
+    """Encode ``im`` with :func:`spikecodec.encode` and the options given to ``Image.save``
+    (``icc_profile``, ``exif`` and ``xmp`` among them; by default those of ``im.info``)."""
+    options = dict(im.encoderinfo)
+    unknown = sorted(set(options) - set(_SAVE_OPTIONS))
+    if unknown:
+        raise ParameterError(
+            f"the SPK format does not take {', '.join(unknown)}; it takes "
+            f"{', '.join(_SAVE_OPTIONS)}"
+        )
+    if isinstance(options.get("exif"), Image.Exif):
+        options["exif"] = options["exif"].tobytes()
     fp.write(encode(im, **options))
+
+
+def _save_all(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
+    """``save_all``: a ``.spk`` stream holds one image, so one frame is saved, more refused."""
+    frames = getattr(im, "n_frames", 1) + len(im.encoderinfo.pop("append_images", None) or [])
+    if frames > 1:
+        raise ParameterError(f"a .spk stream holds one image, not {frames} frames")
+    _save(im, fp, filename)
 
 
 def register_pillow() -> None:
@@ -134,5 +218,6 @@ def register_pillow() -> None:
     Image.register_open(FORMAT, SpkImageFile, _accept)
     Image.register_decoder(_DECODER, SpkDecoder)
     Image.register_save(FORMAT, _save)
+    Image.register_save_all(FORMAT, _save_all)
     Image.register_extension(FORMAT, EXTENSION)
     Image.register_mime(FORMAT, MIME)

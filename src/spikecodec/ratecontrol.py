@@ -2,7 +2,7 @@
 
 The stream is embedded (any prefix decodes), so a rate is reached exactly by cutting one:
 :func:`truncate` cuts an existing stream (no re-encoding) into a cut stream, complete and
-checked (:func:`spikecodec.format.container.cut_stream`, format version 11), that decodes exactly
+checked (:func:`spikecodec.format.container.cut_stream`), that decodes exactly
 like the original's first ``n`` bytes. :func:`cut_to_target` (behind ``encode(image,
 target_bytes=...)``, ``target_bpp=`` and ``target_psnr=``) chooses the stream to cut:
 
@@ -47,7 +47,7 @@ def _budget(pixels: int, n_bytes: int | None, bpp: float | None) -> int:
     if n_bytes is not None and bpp is not None:
         raise RateControlError("give a target in bytes or in bits per pixel, not both")
     if bpp is not None:
-        if not (isinstance(bpp, Real) and math.isfinite(bpp) and bpp > 0):
+        if isinstance(bpp, bool) or not (isinstance(bpp, Real) and math.isfinite(bpp) and bpp > 0):
             raise RateControlError(f"the target bit rate must be a positive number, got {bpp!r}")
         n_bytes = math.floor(bpp * pixels / 8)
     elif isinstance(n_bytes, bool) or not isinstance(n_bytes, Integral):
@@ -69,21 +69,23 @@ def truncate(
     """Cut a stream to ``n_bytes``, to ``bpp`` bits per pixel, or to the instant ``until``.
 
     ``until`` is a fraction ``0 < until <= 1`` of the window ``T``: the result decodes to
-    ``decode(data, until=until)``. The result is a cut stream (format version 11) that decodes
+    ``decode(data, until=until)``. The result is a cut stream that decodes
     with ``strict=True`` exactly like ``data[:n]``; a whole stream cut to its own length is
     returned unchanged. The stream may itself be cut or truncated, not damaged.
     """
     if sum(x is not None for x in (n_bytes, bpp, until)) != 1:
         raise RateControlError("give exactly one of n_bytes, bpp and until")
-    header, chunks, partial = container.unpack(data)
+    stream = container.unpack(data)
+    header = stream.header
     if until is not None:
-        if not (isinstance(until, Real) and 0 < until <= 1):
+        if isinstance(until, bool) or not (isinstance(until, Real) and 0 < until <= 1):
             raise RateControlError(f"until is a fraction of the window in (0, 1], got {until!r}")
-        chunks, partial = container.emitted_by(header, chunks, partial, until * header.T)
-        n = container.slice_ends(chunks)[-1]
+        slices, partial = container.emitted_by(stream, until * header.T)
+        n = stream.ends[len(slices) - 1] if slices else stream.first_slice
         n += container.CHUNK_HEAD_SIZE + len(partial) if partial else 0
     else:
         n = _budget(header.width * header.height, n_bytes, bpp)
+        _fits(stream, n)
     if n > len(data):
         raise RateControlError(
             f"cannot cut a {len(data)}-byte stream to {n} bytes", best=float(len(data))
@@ -128,11 +130,21 @@ def _coarsest(
     return data
 
 
+def _fits(stream: container.Stream, n: int) -> None:
+    """Refuse a budget of fewer bytes than the header and metadata a cut keeps."""
+    if n < stream.first_slice:
+        raise RateControlError(
+            f"a target of {n} bytes is smaller than the stream's {stream.first_slice} bytes of "
+            "header and metadata",
+            best=float(stream.first_slice),
+        )
+
+
 def _shortest_prefix(data: bytes, reaches: Callable[[int], bool]) -> int:
     """The fewest bytes ``n`` with ``reaches(n)``, for ``reaches(len(data))`` true and assumed
     non-decreasing in ``n``: a bisection over the slice ends, then over the next slice's bytes."""
-    _, chunks, _ = container.unpack(data)
-    ends = [*container.slice_ends(chunks), len(data)]
+    stream = container.unpack(data)
+    ends = [stream.first_slice, *stream.ends, len(data)]
     # Invariant: the prefix of ends[hi] bytes reaches, that of ends[lo] does not (-1: none).
     lo, hi = -1, len(ends) - 1
     while hi - lo > 1:
@@ -168,9 +180,14 @@ def cut_to_target(
     if target_psnr is not None and (target_bytes is not None or target_bpp is not None):
         raise RateControlError("give one target: a rate (bytes or bpp) or a PSNR, not both")
     if target_psnr is not None and not (
-        isinstance(target_psnr, Real) and math.isfinite(target_psnr)
+        isinstance(target_psnr, Real)
+        and not isinstance(target_psnr, bool)
+        and math.isfinite(target_psnr)
+        and target_psnr > 0
     ):
-        raise RateControlError(f"the target PSNR must be a finite number, got {target_psnr!r}")
+        raise RateControlError(
+            f"target_psnr must be a positive finite number of dB, got {target_psnr!r}"
+        )
     pixels = image.shape[0] * image.shape[1]
     n = None if target_psnr is not None else _budget(pixels, target_bytes, target_bpp)
     source = "quality 100" if stream is not None else "the quality or theta given"
@@ -186,6 +203,7 @@ def cut_to_target(
         return math.log(len(stream_bytes))
 
     if n is not None:
+        _fits(container.unpack(data), n)
         if len(data) < n:
             raise RateControlError(
                 f"the target of {n} bytes exceeds the {len(data)}-byte stream of {source}",
@@ -204,5 +222,7 @@ def cut_to_target(
         )
     if stream is not None:
         data = _coarsest(search, fidelity, target_psnr, (data, best), _PSNR_TOL)
-    prefix = _shortest_prefix(data, lambda m: fidelity(data[:m]) >= target_psnr)
+    prefix = _shortest_prefix(
+        data, lambda m: fidelity(container.cut_stream(data, m)) >= target_psnr
+    )
     return container.cut_stream(data, prefix)

@@ -8,11 +8,11 @@ from .container import (
     MAX_IMAGE_PIXELS,
     Header,
     PartialChunk,
+    Stream,
     cut_stream,
     emitted_by,
     pack,
     read_header,
-    slice_ends,
     unpack,
 )
 
@@ -23,10 +23,10 @@ __all__ = [
     "MAX_IMAGE_PIXELS",
     "Header",
     "PartialChunk",
+    "Stream",
     "cut_stream",
     "emitted_by",
     "pack",
     "read_header",
-    "slice_ends",
     "unpack",
 ]

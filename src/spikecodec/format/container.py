@@ -1,62 +1,86 @@
-"""The ``.spk`` file format: a checked header, then one checksummed chunk per time slice.
+"""The ``.spk`` file format: a signature, then typed, checksummed chunks.
 
-Layout (all integers little-endian)::
+A stream is the 4-byte signature ``b"\\x89SPK"`` followed by chunks, in the manner of PNG: each
+chunk is an 8-byte head and a payload (all integers little-endian)::
 
-    magic     4 bytes  b"\\x89SPK"
-    version   u8       10, or 11 for a cut stream (below); 1-9 were earlier coders, refused
-    mode      u8       0 = grayscale "L", 1 = "RGB" with 4:2:0 chroma, 2 = "RGB" with 4:4:4
-    width     u32
-    height    u32
-    R, C, T   f64 x 3  neuron resistance, capacitance, window T (ms)
-    theta     f64      base threshold; band f of plane c uses theta * table_c[f]
-    bias      f32      bias current as a fraction beta of the step: b_f = beta*C*theta_f/T
-    table     u8       threshold table id (see :mod:`.tables`)
-    chroma    f32      extra threshold factor of the chroma planes
-    slices    u8       number of time slices S = bit-planes of the counts
-    size      u32      length of the whole stream in bytes, this header included
-    crc       u32      CRC32 of everything above
-    then S chunks, earliest instant first:
-    length    u32      payload bytes
-    crc       u32      CRC32 of the length field's 4 bytes followed by the payload
+    tag       u32      type << 28 | length: the chunk's type (0-15) and its payload's length
+                       in bytes (below 2**28)
+    crc       u32      CRC32 (zlib's) of the tag's 4 bytes followed by the payload
     payload   length bytes
 
-Reading checks the magic, version, header CRC, limits (dimensions: the pixels of the image
-padded to whole 8x8 blocks, at most ``max_pixels``; slices) and the neuron
-parameters' domains (:func:`spikecodec.params.domain_error`: R, C, T, theta, chroma in
-[1e-30, 1e30], 0 <= bias < 1, a known table) before any allocation, and each chunk's length
-against the bytes present. Reading a stream imports no compiled kernel.
+Types 1-7 are *critical*: a reader must understand them, and refuses a stream with one it does
+not know (:class:`~spikecodec.CorruptStreamError` naming it). Types 8-15 are *ancillary*: a
+reader may skip them, and skips those it does not know. Type 0 is never a chunk (a head of
+zeros is the padding of a cut stream, below). The chunks, in this order:
+
+- ``HEADER`` (type 1, critical, first, 57 bytes): what a decoder needs before the first slice,
+  :class:`~spikecodec.params.Header`::
+
+      version   u8       12; other versions are refused
+      flags     u8       bit 0: a cut stream (below); other bits 0
+      mode      u8       0 = grayscale "L", 1 = "RGB" with 4:2:0 chroma, 2 = "RGB" with 4:4:4
+      width     u32
+      height    u32
+      R, C, T   f64 x 3  neuron resistance, capacitance, window T (ms)
+      theta     f64      base threshold
+      bias      f32      bias current as a fraction beta of the step: b_f = beta*C*theta_f/T
+      table     u8       threshold table id (see :mod:`spikecodec.tables`)
+      chroma    f32      the chroma planes' threshold factor
+      slices    u8       number of time slices S = bit-planes of the counts
+      size      u32      length of the whole stream in bytes, the signature included
+
+- metadata, ancillary, before the first slice (so that a cut keeps them), each at most once:
+  ``ICC`` (type 8, an ICC colour profile), ``EXIF`` (type 9, an EXIF block: a TIFF header and
+  its IFDs, as Pillow's ``info["exif"]`` holds it, ``"Exif\\0\\0"`` prefix included or not),
+  ``XMP`` (type 10, an XMP packet, UTF-8 XML); unknown ancillary chunks also lie there. A
+  chunk other than a slice after the first slice, or a metadata chunk twice, is damage;
+- ``SLICE`` (type 2, critical), S of them, the earliest instant first: the range-coded bits
+  of one bit-plane of every count (:mod:`spikecodec.entropy`).
+
+Reading checks the signature, the header chunk's type, length and CRC, the version, the limits
+(dimensions: the pixels of the image padded to whole 8x8 blocks, at most ``max_pixels``;
+slices) and the neuron parameters' domains (:func:`spikecodec.params.domain_error`) before any
+allocation, and each chunk's length against the bytes present. Reading a stream imports no
+compiled kernel.
 
 Damage and truncation are told apart by the declared ``size``:
 
 - a stream longer than ``size`` has trailing garbage (:class:`CorruptStreamError`, with the
-  intact chunks before it);
+  intact slices before it);
 - a stream exactly ``size`` long is complete: a chunk whose length runs past its end, a chunk
-  head cut short, or a payload or length that does not match its CRC is damage;
+  head cut short, or a tag or payload that does not match its CRC is damage;
 - a stream shorter than ``size`` is truncated: the chunks fully present are returned and the
-  bytes of the one being received as a :class:`PartialChunk`. A length field reaching past
-  ``size`` is damage. The one damage that cannot be told from truncation is a length field of
-  the last chunk present altered to a value that still ends inside ``size`` but past the bytes
-  received: it reads as a partial chunk, i.e. the intact slices before it decode.
+  bytes of the slice being received as a :class:`PartialChunk` (a metadata chunk cut short is
+  dropped). A length reaching past ``size`` is damage. The one damage that cannot be told from
+  truncation is a length of the last chunk present altered to a value that still ends inside
+  ``size`` but past the bytes received: it reads as a partial chunk, i.e. the intact slices
+  before it decode.
 
-Because the chunk CRC covers the length field, a damaged length is otherwise always caught,
-like a damaged payload (up to CRC32 collisions, probability 2**-32).
+Because the CRC covers the tag, a damaged type or length fails its chunk's CRC, like a damaged
+payload (up to CRC32 collisions, probability 2**-32). A metadata chunk that fails its CRC is
+reported (:attr:`Stream.damaged`) and skipped, and the slices after it still decode; as in PNG,
+its length is then trusted. Two damages escape this way (docs/FORMAT.md section 6.3): a first
+slice whose type bit 3 flips reads as a damaged XMP chunk, and a metadata length damaged to end
+on a later chunk's boundary swallows the chunks up to it; either way the slices read are intact
+ones, one bit-plane early.
 
-A *cut stream* (version 11, made by :func:`cut_stream`) is the first ``size`` bytes of a stream made
-whole again: its header says version 11 and the new ``size``, so it may end before its last time
-slice, and inside one. The chunk it ends in keeps its length field (the slice's whole length)
-and its CRC covers the length field and the bytes kept; a cut inside a chunk's 8-byte head
-leaves that many zero bytes instead. Read whole, a cut stream is complete and every byte of it
-is checked (header CRC, chunk CRCs, zero padding), and it gives exactly the chunks and partial
-chunk its original's first ``size`` bytes give (with ``Header.cut`` set); cut short in turn, it
-reads like any truncated stream.
+A *cut stream* (flag bit 0, made by :func:`cut_stream`) is the first ``size`` bytes of a stream
+made whole again: its header has the flag and the new ``size``, so it may end before its last
+time slice, and inside one. The slice it ends in keeps its length (the slice's whole length) and
+its CRC covers the tag and the bytes kept; a cut inside a chunk's head leaves that many zero
+bytes instead. Read whole, a cut stream is complete and every byte of it is checked (CRCs, zero
+padding), and it gives exactly the chunks and partial chunk its original's first ``size``
+bytes give (with ``Header.cut`` set); cut short in turn, it reads like any truncated stream.
+A cut keeps the header and every metadata chunk: it is at least :attr:`Stream.first_slice`
+bytes long; a stream that ends inside a metadata chunk cannot be cut (its
+:attr:`Stream.first_slice` lies past its end).
 """
 
 from __future__ import annotations
 
 import struct
 import zlib
-from dataclasses import replace
-from itertools import accumulate
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -71,58 +95,58 @@ from ..params import Header, domain_error, slice_instants
 
 __all__ = [
     "CHUNK_HEAD_SIZE",
-    "CUT_VERSION",
-    "FIELDS_SIZE",
     "FORMAT_VERSION",
     "HEADER_SIZE",
     "MAGIC",
     "MAX_IMAGE_PIXELS",
+    "METADATA",
+    "TYPES",
     "Header",
     "PartialChunk",
+    "Stream",
     "cut_stream",
     "emitted_by",
     "pack",
     "read_header",
-    "slice_ends",
     "unpack",
 ]
 
 MAGIC = b"\x89SPK"
-FORMAT_VERSION = 10
-CUT_VERSION = 11
-_MODES = (("L", "4:2:0"), ("RGB", "4:2:0"), ("RGB", "4:4:4"))  # the mode byte's meanings
+FORMAT_VERSION = 12
 MAX_IMAGE_PIXELS = 178_956_970  # Pillow's DecompressionBombError limit: 2 * Image.MAX_IMAGE_PIXELS
+TYPES = {1: "HEADER", 2: "SLICE", 8: "ICC", 9: "EXIF", 10: "XMP"}
+"""The chunk types this reader knows, by number (1-7 critical, 8-15 ancillary)."""
+METADATA = {8: "icc_profile", 9: "exif", 10: "xmp"}
+"""The metadata chunks, by type, and their keys in :attr:`Stream.metadata` (Pillow's)."""
+_HEADER_TYPE, _SLICE_TYPE = 1, 2
+_ANCILLARY = 8  # types from here on may be skipped
+_MAX_LENGTH = (1 << 28) - 1
+_MODES = (("L", "4:2:0"), ("RGB", "4:2:0"), ("RGB", "4:4:4"))  # the mode byte's meanings
+_CUT_FLAG = 1
 
-_HEADER = struct.Struct("<4sBBII4dfBfBI")
-_CRC = struct.Struct("<I")
-_CHUNK = struct.Struct("<II")
-_LENGTH = struct.Struct("<I")
-FIELDS_SIZE = _HEADER.size  # the header's fields, its size field last, before its CRC
-HEADER_SIZE = _HEADER.size + _CRC.size
-CHUNK_HEAD_SIZE = _CHUNK.size  # length u32 + crc u32 before each chunk's payload
+_HEAD = struct.Struct("<II")  # tag, crc
+_FIELDS = struct.Struct("<BBBII4dfBfBI")
+CHUNK_HEAD_SIZE = _HEAD.size
+HEADER_SIZE = len(MAGIC) + CHUNK_HEAD_SIZE + _FIELDS.size
+"""The signature and the header chunk: the shortest stream."""
+_SIZE_AT = HEADER_SIZE - 4  # the size field ends the header
 
 
-def _chunk_crc(length: bytes, payload: bytes) -> int:
-    """CRC32 of a chunk's length field followed by its payload."""
-    return zlib.crc32(payload, zlib.crc32(length))
+def _chunk(kind: int, payload: bytes, declared: int | None = None) -> bytes:
+    """A chunk's head and payload; ``declared`` is the length a cut chunk keeps."""
+    length = len(payload) if declared is None else declared
+    if length > _MAX_LENGTH:
+        raise LimitError(f"a chunk of {length} bytes exceeds the format's limit of {_MAX_LENGTH}")
+    tag = struct.pack("<I", kind << 28 | length)
+    return tag + struct.pack("<I", zlib.crc32(payload, zlib.crc32(tag))) + payload
 
 
-def pack(header: Header, chunks: list[bytes], *, padding: int = 0) -> bytes:
-    """Serialize a header and its time-slice chunks into a ``.spk`` byte string.
-
-    With ``header.cut`` the stream is a cut one (version 11): a :class:`PartialChunk` is written
-    with its slice's whole length (``declared``) and a CRC over the bytes it holds, and
-    ``padding`` zero bytes end the stream (a cut inside the next chunk's head).
-    """
-    if padding and not (header.cut and 0 < padding < _CHUNK.size):
-        raise ParameterError(f"only a cut stream ends with 1 to 7 zero bytes, not {padding}")
-    size = HEADER_SIZE + sum(_CHUNK.size + len(payload) for payload in chunks) + padding
-    if size > 0xFFFF_FFFF:
-        raise LimitError(f"a stream of {size} bytes exceeds the format's 4 GiB limit")
-    fields = _HEADER.pack(
-        MAGIC,
-        CUT_VERSION if header.cut else FORMAT_VERSION,
-        _MODES.index((header.mode, header.subsampling if header.mode == "RGB" else "4:2:0")),
+def _header_fields(header: Header, size: int) -> bytes:
+    mode = _MODES.index((header.mode, header.subsampling if header.mode == "RGB" else "4:2:0"))
+    return _FIELDS.pack(
+        FORMAT_VERSION,
+        _CUT_FLAG if header.cut else 0,
+        mode,
         header.width,
         header.height,
         header.R,
@@ -135,31 +159,71 @@ def pack(header: Header, chunks: list[bytes], *, padding: int = 0) -> bytes:
         header.slices,
         size,
     )
-    parts = [fields, _CRC.pack(zlib.crc32(fields))]
-    for payload in chunks:
+
+
+def _assemble(header: Header, before: bytes, slices: list[bytes], padding: int) -> bytes:
+    """Signature, header chunk, the chunks ``before`` the slices (already serialized), the
+    slices (a cut stream's :class:`PartialChunk` with its declared length) and ``padding``."""
+    parts = [before]
+    for payload in slices:
         declared = payload.declared if header.cut and isinstance(payload, PartialChunk) else None
-        length = _LENGTH.pack(len(payload) if declared is None else declared)
-        parts += [length, _CRC.pack(_chunk_crc(length, payload)), payload]
-    return b"".join(parts) + bytes(padding)
+        parts.append(_chunk(_SLICE_TYPE, payload, declared))
+    size = HEADER_SIZE + sum(map(len, parts)) + padding
+    if size > 0xFFFF_FFFF:
+        raise LimitError(f"a stream of {size} bytes exceeds the format's 4 GiB limit")
+    head = _chunk(_HEADER_TYPE, _header_fields(header, size))
+    return b"".join([MAGIC, head, *parts]) + bytes(padding)
+
+
+def pack(
+    header: Header, slices: list[bytes], metadata: dict | None = None, *, padding: int = 0
+) -> bytes:
+    """Serialize a header, metadata (``{"icc_profile": bytes, "exif": bytes, "xmp": bytes}``,
+    any of them) and time-slice payloads into a ``.spk`` byte string.
+
+    With ``header.cut`` the stream is a cut one: a :class:`PartialChunk` is written with its
+    slice's whole length (``declared``) and a CRC over the bytes it holds, and ``padding`` zero
+    bytes end the stream (a cut inside the next chunk's head).
+    """
+    if padding and not (header.cut and 0 < padding < CHUNK_HEAD_SIZE):
+        raise ParameterError(f"only a cut stream ends with 1 to 7 zero bytes, not {padding}")
+    metadata = metadata or {}
+    unknown = sorted(set(metadata) - set(METADATA.values()))
+    if unknown:
+        known = ", ".join(METADATA.values())
+        raise ParameterError(f"unknown metadata {', '.join(unknown)} (known: {known})")
+    before = b"".join(
+        _chunk(kind, bytes(metadata[key])) for kind, key in METADATA.items() if metadata.get(key)
+    )
+    return _assemble(header, before, slices, padding)
 
 
 def _read_header(data: bytes, max_pixels: int) -> tuple[Header, int]:
     """The header and the declared stream size; raise a :class:`SpikeCodecError` if bad."""
     if not data.startswith(MAGIC) and not MAGIC.startswith(data):
-        raise CorruptStreamError("not a spikecodec stream (bad magic bytes)")
+        raise CorruptStreamError("not a spikecodec stream (bad signature)")
     if len(data) < HEADER_SIZE:
         raise TruncatedStreamError(f"the header needs {HEADER_SIZE} bytes, got {len(data)}")
-    fields = data[: _HEADER.size]
-    (crc,) = _CRC.unpack_from(data, _HEADER.size)
-    (_, version, mode, width, height, R, C, T, theta, bias, table, chroma, slices, size) = (
-        _HEADER.unpack(fields)
-    )
-    if version not in (FORMAT_VERSION, CUT_VERSION):
-        raise CorruptStreamError(
-            f"unsupported format version {version} (this reads {FORMAT_VERSION} and {CUT_VERSION})"
-        )
-    if zlib.crc32(fields) != crc:
+    tag, crc = _HEAD.unpack_from(data, len(MAGIC))
+    fields = data[len(MAGIC) + CHUNK_HEAD_SIZE : HEADER_SIZE]
+    if tag != (_HEADER_TYPE << 28 | _FIELDS.size):
+        version = data[len(MAGIC) + CHUNK_HEAD_SIZE]
+        if tag >> 28 == _HEADER_TYPE and version != FORMAT_VERSION:
+            raise CorruptStreamError(
+                f"unsupported format version {version} (this reads {FORMAT_VERSION})"
+            )
+        raise CorruptStreamError("the stream does not start with its header chunk")
+    if zlib.crc32(fields, zlib.crc32(data[len(MAGIC) : len(MAGIC) + 4])) != crc:
         raise CorruptStreamError("header checksum mismatch")
+    (version, flags, mode, width, height, R, C, T, theta, bias, table, chroma, slices, size) = (
+        _FIELDS.unpack(fields)
+    )
+    if version != FORMAT_VERSION:
+        raise CorruptStreamError(
+            f"unsupported format version {version} (this reads {FORMAT_VERSION})"
+        )
+    if flags & ~_CUT_FLAG:
+        raise CorruptStreamError(f"unknown header flags {flags:#04x}")
     if mode >= len(_MODES):
         raise CorruptStreamError(f"unknown image mode id {mode}")
     if width < 1 or height < 1:
@@ -172,13 +236,13 @@ def _read_header(data: bytes, max_pixels: int) -> tuple[Header, int]:
         )
     if size < HEADER_SIZE:
         raise CorruptStreamError(f"invalid stream size {size} (the header alone is longer)")
-    fields = dict(slices=slices, R=R, C=C, T=T, theta=theta, chroma=chroma, bias=bias, table=table)
-    for name, value in fields.items():
+    values = dict(slices=slices, R=R, C=C, T=T, theta=theta, chroma=chroma, bias=bias, table=table)
+    for name, value in values.items():
         problem = domain_error(name, value)
         if problem is not None:
             raise CorruptStreamError(f"invalid {problem}")
-    cut = version == CUT_VERSION
     colour, subsampling = _MODES[mode]
+    cut = bool(flags & _CUT_FLAG)
     header = Header(
         colour, width, height, R, C, T, theta, bias, table, chroma, slices, cut, subsampling
     )
@@ -191,7 +255,7 @@ def read_header(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> Header:
 
 
 class PartialChunk(bytes):
-    """The bytes received of a chunk cut short; ``declared`` is the length its header gave."""
+    """The bytes received of a chunk cut short; ``declared`` is the length its head gave."""
 
     declared: int
 
@@ -201,105 +265,147 @@ class PartialChunk(bytes):
         return chunk
 
 
-def unpack(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> tuple[Header, list[bytes], bytes]:
-    """Split a stream into its header, its complete checked chunks, and a partial last chunk.
+@dataclass
+class Stream:
+    """A stream read by :func:`unpack`.
+
+    ``slices`` are the complete slice payloads and ``partial`` the bytes of the one being
+    received (possibly empty); ``metadata`` maps ``"icc_profile"``, ``"exif"``, ``"xmp"`` to the
+    bytes of the metadata chunks present; ``chunks`` lists every chunk read as ``(type name,
+    offset of its head, payload length declared, bytes present)`` (``"type N"`` for an unknown
+    ancillary one); ``ends[s]`` is the offset where slice ``s``'s chunk ends, and
+    ``first_slice`` where the first one's head begins (the header and metadata before it);
+    ``damaged`` says which metadata chunks failed their CRC (skipped).
+    """
+
+    header: Header
+    slices: list[bytes] = field(default_factory=list)
+    partial: PartialChunk = field(default_factory=lambda: PartialChunk(b"", 0))
+    metadata: dict[str, bytes] = field(default_factory=dict)
+    chunks: list[tuple[str, int, int, int]] = field(default_factory=list)
+    ends: list[int] = field(default_factory=list)
+    first_slice: int = HEADER_SIZE
+    damaged: list[str] = field(default_factory=list)
+    size: int = HEADER_SIZE
+
+
+def unpack(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> Stream:
+    """Read a stream: its header, metadata, complete checked slices and a partial last slice.
 
     A stream cut short is not an error: the chunks fully present are returned, with the bytes of
-    the chunk that was being received (a :class:`PartialChunk`, possibly empty). A chunk whose
-    length or CRC does not match raises :class:`CorruptStreamError` (``err.chunks`` holds the
-    good chunks before it, ``err.header`` the header); so do bytes past the declared stream size
-    (see the module docstring for how damage is told from truncation).
+    the slice that was being received. A slice whose length or CRC does not match raises
+    :class:`CorruptStreamError` (``err.chunks`` holds the good slices before it, ``err.header``
+    the header); so do an unknown critical chunk, a second header, and bytes past the declared
+    stream size (see the module docstring for how damage is told from truncation).
     """
-    data = memoryview(data).cast("B") if not isinstance(data, bytes) else data
-    header, size = _read_header(bytes(data[:HEADER_SIZE]), max_pixels)
+    data = data if isinstance(data, bytes) else bytes(data)
+    header, size = _read_header(data[:HEADER_SIZE], max_pixels)
+    stream = Stream(header, size=size)
     complete = len(data) >= size
     end = min(len(data), size)
-    chunks: list[bytes] = []
-    partial = PartialChunk(b"", 0)
     pos = HEADER_SIZE
 
     def damaged(message: str) -> CorruptStreamError:
-        return CorruptStreamError(f"time slice {len(chunks)}: {message}", chunks, header)
+        where = f"time slice {len(stream.slices)}" if kind == _SLICE_TYPE else f"chunk at {pos}"
+        return CorruptStreamError(f"{where}: {message}", stream.slices, header)
 
-    while len(chunks) < header.slices and pos < end:
-        if end - pos < _CHUNK.size:
+    kind = 0
+    while len(stream.slices) < header.slices and pos < end:
+        if end - pos < CHUNK_HEAD_SIZE:
             if complete and not (header.cut and not any(data[pos:end])):
                 raise damaged("its head runs past the end of the stream")
             break
-        length, crc = _CHUNK.unpack_from(data, pos)
-        if pos + _CHUNK.size + length > size and not header.cut:
+        tag, crc = _HEAD.unpack_from(data, pos)
+        kind, length = tag >> 28, tag & _MAX_LENGTH
+        if kind == 0 and header.cut and not any(data[pos:end]):
+            break  # a cut stream's padding
+        if pos + CHUNK_HEAD_SIZE + length > size and not header.cut:
             raise damaged(
                 f"its length {length} runs past the end of the {size}-byte stream (damaged "
                 "length field)"
             )
-        length_field = bytes(data[pos : pos + _LENGTH.size])
-        pos += _CHUNK.size
-        payload = bytes(data[pos : min(pos + length, end)])
+        name = TYPES.get(kind, f"type {kind}")
+        if kind < _ANCILLARY and kind != _SLICE_TYPE:
+            raise damaged(f"critical chunk {name} that this reader does not know where it is")
+        if kind != _SLICE_TYPE and stream.slices:
+            raise damaged(f"{name} chunk after the first time slice")
+        if kind in METADATA and METADATA[kind] in stream.metadata:
+            raise damaged(f"a second {name} chunk")
+        head, pos = pos, pos + CHUNK_HEAD_SIZE
+        payload = data[pos : min(pos + length, end)]
         pos += len(payload)
-        # A payload cut short is the end of a cut stream, or of a stream truncated in transit
-        # (whose last bytes cannot be checked).
-        if (len(payload) == length or complete) and _chunk_crc(length_field, payload) != crc:
-            raise damaged("checksum mismatch (damaged payload or length field)")
-        if len(payload) < length:
-            partial = PartialChunk(payload, length)
-            break
-        chunks.append(payload)
-    if pos < size and len(chunks) == header.slices:
+        ok = zlib.crc32(payload, zlib.crc32(data[head : head + 4])) == crc
+        stream.chunks.append((name, head, length, len(payload)))
+        if kind == _SLICE_TYPE:
+            # A payload cut short is the end of a cut stream, or of a stream truncated in
+            # transit (whose last bytes cannot be checked).
+            if (len(payload) == length or complete) and not ok:
+                raise damaged("checksum mismatch (damaged payload or length field)")
+            if len(payload) < length:
+                stream.partial = PartialChunk(payload, length)
+                break
+            stream.slices.append(payload)
+            stream.ends.append(pos)
+        elif len(payload) < length:
+            stream.first_slice = pos - len(payload) + length  # past the bytes: no cut
+            break  # a metadata chunk cut short: dropped
+        elif not ok:
+            stream.damaged.append(name)
+        elif kind in METADATA:
+            stream.metadata[METADATA[kind]] = payload
+        if kind != _SLICE_TYPE and not stream.slices:
+            stream.first_slice = pos
+    if pos < size and len(stream.slices) == header.slices:
+        kind = _SLICE_TYPE
         raise damaged(f"{size - pos} unexpected bytes after the last time slice")
     if len(data) > size:
         raise CorruptStreamError(
             f"{len(data) - size} unexpected bytes after the end of the {size}-byte stream",
-            chunks,
+            stream.slices,
             header,
         )
-    return header, chunks, partial
+    return stream
 
 
 def cut_stream(data: bytes, size: int, max_pixels: int = MAX_IMAGE_PIXELS) -> bytes:
-    """A stream's first ``size`` bytes as a cut stream (version 11): complete, checked, and
-    decoding exactly like those bytes (see the module docstring).
+    """A stream's first ``size`` bytes as a cut stream: complete, checked, and decoding exactly
+    like those bytes (see the module docstring).
 
     The stream is read (and checked) with :func:`unpack`; it may itself be cut or truncated.
-    ``size`` runs from the header's length to the stream's; a whole stream cut to its own
-    length is returned as it is.
+    ``size`` runs from the end of the header and metadata (:attr:`Stream.first_slice`) to the
+    stream's length; a whole stream cut to its own length is returned as it is.
     """
-    header, chunks, partial = unpack(data, max_pixels)
-    if not HEADER_SIZE <= size <= len(data):
+    stream = unpack(data, max_pixels)
+    if not stream.first_slice <= size <= len(data):
         raise SpikeCodecError(
-            f"cannot cut a {len(data)}-byte stream to {size} bytes (the header alone is "
-            f"{HEADER_SIZE})"
+            f"cannot cut a {len(data)}-byte stream to {size} bytes (the header and metadata "
+            f"alone are {stream.first_slice})"
         )
-    if size == len(data) == _read_header(bytes(data[:HEADER_SIZE]), max_pixels)[1]:
+    if size == len(data) == stream.size:
         return bytes(data)
     kept: list[bytes] = []
-    pos = HEADER_SIZE
-    for payload in [*chunks, partial]:
-        room = size - pos - _CHUNK.size
+    pos = stream.first_slice
+    for payload in [*stream.slices, stream.partial]:
+        room = size - pos - CHUNK_HEAD_SIZE
         if room < 0:
             break
         kept.append(PartialChunk(payload[:room], getattr(payload, "declared", len(payload))))
-        pos += _CHUNK.size + len(kept[-1])
-    return pack(replace(header, cut=True), kept, padding=size - pos)
+        pos += CHUNK_HEAD_SIZE + len(kept[-1])
+    before = data[HEADER_SIZE : stream.first_slice]  # metadata (and unknown chunks) as they are
+    return _assemble(replace(stream.header, cut=True), before, kept, size - pos)
 
 
-def slice_ends(chunks: list[bytes]) -> list[int]:
-    """The byte offsets where the header and each chunk end (the header's first)."""
-    sizes = (CHUNK_HEAD_SIZE + len(c) for c in chunks)
-    return list(accumulate(sizes, initial=HEADER_SIZE))
-
-
-def emitted_by(
-    header: Header, chunks: list[bytes], partial: bytes, until_ms: float
-) -> tuple[list[bytes], PartialChunk]:
+def emitted_by(stream: Stream, until_ms: float) -> tuple[list[bytes], PartialChunk]:
     """What the neurons have emitted by ``until_ms`` (> 0): the slices complete by then, and of
     the next one the share of its bytes that its time span has elapsed."""
-    instants = slice_instants(header)
+    slices, partial = stream.slices, stream.partial
+    instants = slice_instants(stream.header)
     done = int(np.searchsorted(instants, until_ms, side="right"))
-    if done >= len(chunks) and not (done == len(chunks) and partial):
-        return chunks, partial
+    if done >= len(slices) and not (done == len(slices) and partial):
+        return slices, partial
     start = instants[done - 1] if done else 0.0
     share = (until_ms - start) / (instants[done] - start)
     nxt, declared = (
-        (chunks[done], len(chunks[done])) if done < len(chunks) else (partial, partial.declared)
+        (slices[done], len(slices[done])) if done < len(slices) else (partial, partial.declared)
     )
-    return chunks[:done], PartialChunk(nxt[: int(share * declared)], declared)
+    return slices[:done], PartialChunk(nxt[: int(share * declared)], declared)

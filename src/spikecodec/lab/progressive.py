@@ -97,20 +97,23 @@ def _measure(reference: np.ndarray, decoded: np.ndarray, with_ssim: bool) -> dic
 
 
 def slice_ends(data: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """A stream's slice instants (ms) and the byte offset where each slice's chunk ends."""
-    header, chunks, _ = container.unpack(data)
-    return slice_instants(header), np.array(container.slice_ends(chunks)[1:], dtype=np.int64)
+    """A stream's slice instants (ms) and the byte offsets where its header and metadata, then
+    each slice's chunk, end."""
+    stream = container.unpack(data)
+    ends = [stream.first_slice, *stream.ends]
+    return slice_instants(stream.header), np.array(ends, dtype=np.int64)
 
 
 def instant_at(n: int, instants: np.ndarray, ends: np.ndarray) -> float:
-    """The instant (ms) a stream cut at ``n`` bytes reaches (as :func:`decode_progressive`)."""
-    done = int(np.searchsorted(ends, n, side="right"))
-    if done >= len(ends):
+    """The instant (ms) a stream cut at ``n`` bytes reaches (as :func:`decode_progressive`);
+    ``ends`` from :func:`slice_ends`."""
+    done = int(np.searchsorted(ends[1:], n, side="right"))
+    if done >= len(instants):
         return float(instants[-1])
     start_t = instants[done - 1] if done else 0.0
-    start_b = ends[done - 1] if done else container.HEADER_SIZE
+    start_b = ends[done]
     payload_start = start_b + container.CHUNK_HEAD_SIZE
-    share = max(0, n - payload_start) / max(1, ends[done] - payload_start)
+    share = max(0, n - payload_start) / max(1, ends[done + 1] - payload_start)
     return float(start_t + (instants[done] - start_t) * share)
 
 
@@ -126,7 +129,7 @@ def spike_slices(
     _, ends = slice_ends(data)
     points, frames = [], []
     for s, (t, frame) in enumerate(decode_progressive(data)):
-        nbytes = int(ends[s]) if s < len(ends) else len(data)
+        nbytes = int(ends[s + 1]) if s + 1 < len(ends) else len(data)
         points.append({"slice": s, "t_ms": t, "bytes": nbytes, **_measure(image, frame, with_ssim)})
         frames.append(frame)
     return points, frames
@@ -141,9 +144,9 @@ def spike_cut_curve(
     points = []
     for n in cuts:
         n = int(min(n, len(data)))
-        if n < container.HEADER_SIZE:
+        if n < ends[0]:  # inside the header or metadata
             continue
-        decoded = decode(data[:n])
+        decoded = decode(container.cut_stream(data, n))  # decodes as data[:n], without a warning
         points.append(
             {
                 "cut": n,
