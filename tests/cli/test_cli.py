@@ -55,7 +55,7 @@ def test_encode_then_decode_round_trip(tmp_path, png, rgb, capsys):
     data = spk.read_bytes()
     # The default quality is 75: the same bytes as the library's.
     assert data == sc.encode(rgb, quality=75)
-    stdout = capsys.readouterr().out
+    stdout = capsys.readouterr().err  # reports go to standard error
     assert f"{len(data)} bytes" in stdout
     assert f"{8 * len(data) / (48 * 40):.4f} bpp" in stdout
     assert main(["decode", str(spk), str(out)]) == 0
@@ -74,7 +74,7 @@ def test_grayscale_round_trip_and_options(tmp_path, rgb):
     assert main(["encode", str(src), str(spk), "-q", "40", "--table", "jpeg"]) == 0
     data = spk.read_bytes()
     assert data == sc.encode(gray, quality=40, table="jpeg")
-    assert container.unpack(data)[0].table == 1
+    assert container.unpack(data).header.table == 1
     assert main(["decode", str(spk), str(out)]) == 0
     with Image.open(out) as im:
         assert (im.mode, im.size) == ("L", (40, 48))
@@ -85,7 +85,7 @@ def test_encode_with_theta(tmp_path, png, rgb):
     assert main(["encode", str(png), str(spk), "--theta", "900", "--bias", "0.1"]) == 0
     data = spk.read_bytes()
     assert data == sc.encode(rgb, theta=900.0, bias=0.1)
-    assert container.unpack(data)[0].theta == 900.0
+    assert container.unpack(data).header.theta == 900.0
 
 
 def test_decode_to_other_formats_follows_the_extension(tmp_path, png):
@@ -101,56 +101,63 @@ def test_decode_to_other_formats_follows_the_extension(tmp_path, png):
 # info
 
 
+def slice_lines(out: str) -> list[list[str]]:
+    """The fields of info's lines about time slices: ``SLICE at <offset> <n> bytes [of <m>]
+    until t = <ms> ms``."""
+    return [line.split() for line in out.splitlines() if line.strip().startswith("SLICE")]
+
+
 def test_info_prints_size_and_slices(tmp_path, png, capsys):
     spk = tmp_path / "x.spk"
     assert main(["encode", str(png), str(spk), "-q", "90"]) == 0
     capsys.readouterr()
     data = spk.read_bytes()
-    header, chunks, _ = container.unpack(data)
+    stream_ = container.unpack(data)
+    header, chunks = stream_.header, stream_.slices
     assert main(["info", str(spk)]) == 0
     out = capsys.readouterr().out
     assert f"({len(data)} bytes)" in out
     assert "40x48 RGB" in out
     assert f"time slices {header.slices} ({header.slices} complete)" in out
-    lines = [line.split() for line in out.splitlines() if line.strip().startswith("slice")]
+    lines = slice_lines(out)
     assert len(lines) == header.slices
     for s, (fields, chunk) in enumerate(zip(lines, chunks)):
-        # "slice s  until t = <T / 2**(P-1-s)> ms  <bytes> bytes"
-        assert int(fields[1]) == s
-        assert float(fields[5]) == pytest.approx(100.0 / 2 ** (header.slices - 1 - s), abs=1e-4)
-        assert int(fields[7]) == len(chunk)
-    assert float(lines[-1][5]) == pytest.approx(100.0)
-    assert "partial" not in out
+        assert int(fields[3]) == len(chunk)
+        assert float(fields[-2]) == pytest.approx(100.0 / 2 ** (header.slices - 1 - s), abs=1e-4)
+    assert float(lines[-1][-2]) == pytest.approx(100.0)
+    assert "truncated" not in out and " of " not in out.split("chunks")[1]
 
 
 def test_info_on_a_truncated_stream_reports_the_partial_slice(tmp_path, png, capsys):
     spk, cut = tmp_path / "x.spk", tmp_path / "cut.spk"
     assert main(["encode", str(png), str(spk), "-q", "90"]) == 0
     data = spk.read_bytes()
-    _, chunks, _ = container.unpack(data)
+    stream_ = container.unpack(data)
     # Keep the header, the first slice, the next slice's 8-byte head and 3 of its bytes.
-    end = container.HEADER_SIZE + 8 + len(chunks[0]) + 8 + 3
+    end = stream_.ends[0] + 8 + 3
     cut.write_bytes(data[:end])
     capsys.readouterr()
     assert main(["info", str(cut)]) == 0
     out = capsys.readouterr().out
     assert "(1 complete)" in out
-    assert "partial slice: 3 bytes" in out
+    assert f"truncated   {end} of {len(data)} bytes" in out
+    assert slice_lines(out)[-1][3:6] == ["3", "bytes", "of"]
 
 
 def test_info_on_a_cut_stream_says_it_was_cut_inside_a_slice(tmp_path, png, capsys):
     spk, cut = tmp_path / "x.spk", tmp_path / "cut.spk"
     assert main(["encode", str(png), str(spk), "-q", "90"]) == 0
     data = spk.read_bytes()
-    _, chunks, _ = container.unpack(data)
-    end = container.HEADER_SIZE + 8 + len(chunks[0]) + 8 + 3
+    stream_ = container.unpack(data)
+    end = stream_.ends[0] + 8 + 3
     assert main(["truncate", str(spk), str(cut), "--bytes", str(end)]) == 0
     capsys.readouterr()
     assert main(["info", str(cut)]) == 0
     out = capsys.readouterr().out
     assert "(1 complete)" in out
-    assert "cut         on purpose inside slice 1 (format version 11)" in out
-    assert f"partial slice: 3 bytes of {len(chunks[1])} (slice 1)" in out
+    assert "cut         on purpose inside slice 1 (a cut stream)" in out
+    assert "truncated" not in out
+    assert slice_lines(out)[-1][3:7] == ["3", "bytes", "of", str(len(stream_.slices[1]))]
 
 
 # --------------------------------------------------------------------------------------------
@@ -166,7 +173,7 @@ def test_truncate_to_a_bit_rate_round_trip(tmp_path, png, capsys):
     short = cut.read_bytes()
     assert len(short) == 0.5 * 48 * 40 / 8
     assert short == sc.truncate(data, bpp=0.5)
-    assert capsys.readouterr().out == f"{cut}: {len(short)} bytes, 0.5000 bpp\n"
+    assert capsys.readouterr().err == f"{cut}: {len(short)} bytes, 0.5000 bpp\n"
     # The cut file is a proper one: a strict decode passes without a warning.
     assert main(["decode", "--strict", str(cut), str(out)]) == 0
     assert capsys.readouterr().err == ""
@@ -379,10 +386,12 @@ def test_a_decompression_bomb_fails_cleanly(tmp_path, capsys):
 
 
 def test_usage_errors_exit_with_2(capsys):
-    for argv in ([], ["encode"], ["encode", "a.png"], ["frobnicate"], ["encode", "a", "b", "-q"]):
+    for argv in ([], ["encode"], ["frobnicate"], ["encode", "a", "b", "-q"]):
         with pytest.raises(SystemExit) as info:
             main(argv)
         assert info.value.code == 2
+    assert "usage" in capsys.readouterr().err
+    assert main(["encode", "a.png"]) == 2  # one path and no --out
     assert "usage" in capsys.readouterr().err
 
 
@@ -405,3 +414,98 @@ def test_bench_runs_from_the_command_line(tmp_path):
     assert {"spikecodec.json", "jpeg.json", "bd.md", "rd.png", "speed.md"} <= {
         p.name for p in out.iterdir()
     }
+
+
+# --------------------------------------------------------------------------------------------
+# Metadata
+
+
+def jpeg_with_metadata(path: Path, image) -> dict:
+    from PIL import ImageCms
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    info = {
+        "icc_profile": ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes(),
+        "exif": exif.tobytes(),
+        "xmp": b'<x:xmpmeta xmlns:x="adobe:ns:meta/"/>',
+    }
+    Image.fromarray(image).save(path, format="JPEG", **info)
+    return info
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".tiff", ".webp"])
+def test_decode_writes_the_metadata_into_the_output_file(tmp_path, rgb, suffix, capsys):
+    src, spk, out = tmp_path / "in.jpg", tmp_path / "x.spk", tmp_path / f"out{suffix}"
+    info = jpeg_with_metadata(src, rgb)
+    assert main(["encode", str(src), str(spk), "-q", "80"]) == 0
+    assert main(["decode", str(spk), str(out)]) == 0
+    with Image.open(out) as im:
+        if suffix == ".tiff":  # Pillow turns a TIFF upright as it reads it
+            assert im.tag_v2[0x0112] == 6
+        else:
+            assert im.size == (rgb.shape[1], rgb.shape[0])  # orientation kept as metadata
+            assert im.getexif()[0x0112] == 6
+        assert im.info["icc_profile"] == info["icc_profile"]
+        xmp = im.info.get("xmp") or im.info.get("XML:com.adobe.xmp")
+        if suffix == ".tiff":
+            xmp = im.tag_v2.get(700)
+        xmp = xmp.encode() if isinstance(xmp, str) else xmp
+        assert xmp == info["xmp"]
+
+
+def test_strip_and_auto_orient(tmp_path, rgb, capsys):
+    src, spk = tmp_path / "in.jpg", tmp_path / "x.spk"
+    jpeg_with_metadata(src, rgb)
+    assert main(["encode", str(src), str(spk), "--strip"]) == 0
+    assert sc.decode(spk.read_bytes(), with_info=True)[1] == {}
+    assert main(["encode", str(src), str(spk), "--force"]) == 0
+    assert main(["decode", str(spk), str(tmp_path / "up.png"), "--auto-orient"]) == 0
+    with Image.open(tmp_path / "up.png") as im:
+        assert im.size == (rgb.shape[0], rgb.shape[1])
+        assert im.getexif().get(0x0112, 1) == 1
+
+
+def test_info_lists_the_metadata_chunks(tmp_path, rgb, capsys):
+    src, spk = tmp_path / "in.jpg", tmp_path / "x.spk"
+    info = jpeg_with_metadata(src, rgb)
+    assert main(["encode", str(src), str(spk)]) == 0
+    capsys.readouterr()
+    assert main(["info", str(spk)]) == 0
+    out = capsys.readouterr().out
+    for name, key in (("ICC", "icc_profile"), ("EXIF", "exif"), ("XMP", "xmp")):
+        line = next(line for line in out.splitlines() if line.strip().startswith(name))
+        assert int(line.split()[3]) == len(sc.decode(spk.read_bytes(), with_info=True)[1][key])
+    assert len(info) == 3
+
+
+def test_decode_refuses_a_quality_the_output_format_would_ignore(tmp_path, png, capsys):
+    spk = tmp_path / "x.spk"
+    assert main(["encode", str(png), str(spk), "--quiet"]) == 0
+    before = listing(tmp_path)
+    assert main(["decode", str(spk), str(tmp_path / "x.png"), "--quality", "80"]) == 2
+    assert "--quality is for the lossy formats" in capsys.readouterr().err
+    assert listing(tmp_path) == before
+    assert main(["decode", str(spk), str(tmp_path / "x.jpg"), "--quality", "80"]) == 0
+
+
+def test_warmup_compiles_and_then_the_kernels_are_cached(tmp_path, png, monkeypatch, capsys):
+    from spikecodec.cli import warmup
+
+    assert main(["warmup"]) == 0
+    assert "kernels ready" in capsys.readouterr().err
+    assert warmup.kernels_cached()
+    # A copy of the package with an empty cache: the commands that run kernels say so, once.
+    copy = tmp_path / "spikecodec"
+    (copy / "entropy").mkdir(parents=True)
+    (copy / "entropy" / "passes.py").write_text("")
+    monkeypatch.setattr(warmup, "_PACKAGE", copy)
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "empty"))
+    assert not warmup.kernels_cached()
+    spk = tmp_path / "x.spk"
+    assert main(["encode", str(png), str(spk)]) == 0
+    assert capsys.readouterr().err.count("compiling the codec's kernels") == 1
+    assert main(["info", str(spk)]) == 0  # reads no kernel: no notice
+    assert "compiling" not in capsys.readouterr().err
+    assert main(["decode", str(spk), str(tmp_path / "x.png"), "--quiet"]) == 0
+    assert capsys.readouterr().err == ""  # --quiet: nothing

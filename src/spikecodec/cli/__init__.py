@@ -1,9 +1,11 @@
 """The ``spikecodec`` command, one module per subcommand: encode, decode, truncate, info,
-spikes, progressive, figures, demo and bench.
+spikes, progressive, figures, demo, bench and warmup.
 
 Outputs are written to a temporary file beside the target and renamed into place, so a failure
-never leaves a partial file; an existing output is only replaced with ``--force``. Exit codes:
-0 success, 1 bad input or stream (the library's error), 2 usage, 3 the output exists.
+never leaves a partial file; an existing output is only replaced with ``--force``; ``-`` reads
+standard input or writes standard output, and reports go to standard error. Exit codes: 0
+success, 1 bad input or stream (the library's error; for many images: any of them failed), 2
+usage, 3 the output exists.
 
 Building the parser imports no compiled kernel and none of the lab's extras: each command
 loads what it needs when it runs.
@@ -16,12 +18,25 @@ import sys
 
 from .. import __version__
 from ..errors import SpikeCodecError
-from . import bench, decode, demo, encode, figures, info, progressive, spikes, truncate
+from . import (
+    bench,
+    decode,
+    demo,
+    encode,
+    figures,
+    info,
+    output,
+    progressive,
+    spikes,
+    truncate,
+    warmup,
+)
 
 __all__ = ["EXIT_ERROR", "EXIT_EXISTS", "EXIT_USAGE", "build_parser", "main"]
 
 EXIT_ERROR, EXIT_USAGE, EXIT_EXISTS = 1, 2, 3
-COMMANDS = (encode, decode, truncate, info, figures, demo, spikes, progressive, bench)
+COMMANDS = (encode, decode, truncate, info, figures, demo, spikes, progressive, bench, warmup)
+_KERNEL_COMMANDS = {"encode", "decode", "spikes", "progressive", "demo"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,12 +54,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run ``spikecodec`` with ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
     args = build_parser().parse_args(argv)
+    if args.command in _KERNEL_COMMANDS:
+        warmup.compiling_notice(args)
     try:
-        args.run(args)
+        code = args.run(args)
     except FileExistsError as err:
         print(f"spikecodec: {err}", file=sys.stderr)
         return EXIT_EXISTS
+    except output.UsageError as err:
+        print(f"usage: spikecodec {args.command}: {err}", file=sys.stderr)
+        return EXIT_USAGE
     except (SpikeCodecError, ValueError, OSError) as err:
         print(f"spikecodec: {err}", file=sys.stderr)
         return EXIT_ERROR
-    return 0
+    return code or 0

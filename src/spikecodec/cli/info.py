@@ -15,9 +15,11 @@ __all__ = ["add_parser"]
 def run(args: argparse.Namespace) -> None:
     """Run the command as parsed (errors propagate: :func:`spikecodec.cli.main` reports them)."""
     data = Path(args.input).read_bytes()
-    header, chunks, partial = container.unpack(data)
+    stream = container.unpack(data)
+    header, chunks, partial = stream.header, stream.slices, stream.partial
     print(f"file        {args.input} ({len(data)} bytes)")
-    print(f"image       {header.width}x{header.height} {header.mode}")
+    colour = header.mode + (f" {header.subsampling}" if header.mode == "RGB" else "")
+    print(f"image       {header.width}x{header.height} {colour}")
     print(f"bpp         {8 * len(data) / (header.width * header.height):.4f}")
     print(f"neurons     R={header.R:g} C={header.C:g} tau={header.R * header.C:g} ms")
     print(f"window      T={header.T:g} ms, theta={header.theta:g}, bias={header.bias:g} (beta)")
@@ -25,11 +27,17 @@ def run(args: argparse.Namespace) -> None:
     print(f"time slices {header.slices} ({len(chunks)} complete)")
     if header.cut:
         where = f"inside slice {len(chunks)}" if partial.declared else "at a slice end"
-        print(f"cut         on purpose {where} (format version {container.CUT_VERSION})")
-    for s, (chunk, t) in enumerate(zip(chunks, slice_instants(header))):
-        print(f"  slice {s:2d}  until t = {t:9.4f} ms  {len(chunk):8d} bytes")
-    if partial:
-        print(f"  partial slice: {len(partial)} bytes of {partial.declared} (slice {len(chunks)})")
+        print(f"cut         on purpose {where} (a cut stream)")
+    if stream.size > len(data):
+        print(f"truncated   {len(data)} of {stream.size} bytes")
+    print(f"chunks      {len(stream.chunks) + 1}")
+    fields = container.HEADER_SIZE - len(container.MAGIC) - container.CHUNK_HEAD_SIZE
+    print(f"  HEADER    at {len(container.MAGIC):8d}  {fields:8d} bytes")
+    instants = iter(slice_instants(header))
+    for name, offset, length, present in stream.chunks:
+        size = f"{present:8d} bytes" + (f" of {length}" if present < length else "")
+        what = f"until t = {next(instants):9.4f} ms" if name == "SLICE" else ""
+        print(f"  {name:8}  at {offset:8d}  {size}  {what}".rstrip())
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:

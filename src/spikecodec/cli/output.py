@@ -1,30 +1,141 @@
-"""What the commands write: image files by extension, and a line about each stream written."""
+"""What the commands read and write: files or standard input and output (``-``), image files
+by extension with their metadata, and their reports on standard error."""
 
 from __future__ import annotations
 
+import argparse
 import io
+import sys
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
-from ..errors import SpikeCodecError
+from .._io import write_atomic
+from ..errors import ParameterError
 from ..format import container
 
-__all__ = ["image_file_bytes", "report_stream"]
+__all__ = [
+    "LOSSY_FORMATS",
+    "UsageError",
+    "add_verbosity",
+    "check_output",
+    "image_file_bytes",
+    "image_format",
+    "read_input",
+    "report_stream",
+    "say",
+    "write_output",
+]
+
+STDIO = "-"
+LOSSY_FORMATS = ("JPEG", "WEBP", "AVIF")
+"""The Pillow formats that take a quality."""
 
 
-def image_file_bytes(image: np.ndarray, path: Path) -> bytes:
-    """``image`` as the bytes of a file in the format ``path``'s extension names (Pillow's)."""
+class UsageError(ParameterError):
+    """Arguments that do not make a command (exit code 2, as argparse's own)."""
+
+
+def add_verbosity(parser: argparse.ArgumentParser) -> None:
+    """``--quiet`` (no report) and ``--verbose`` (more of it)."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--quiet", action="store_true", help="report nothing but errors")
+    group.add_argument("-v", "--verbose", action="store_true", help="report more")
+
+
+def say(args: argparse.Namespace, message: str) -> None:
+    """A report, on standard error (standard output may carry a file), unless ``--quiet``."""
+    if not getattr(args, "quiet", False):
+        print(message, file=sys.stderr)
+
+
+def read_input(source: str) -> bytes | str:
+    """A path as it is, or the bytes of standard input for ``-``."""
+    return sys.stdin.buffer.read() if source == STDIO else source
+
+
+def image_format(path: str, given: str | None = None) -> str:
+    """The Pillow format an image output is written in: ``given``, else what the extension of
+    ``path`` names (:class:`ParameterError` if neither tells)."""
+    if given:
+        fmt = given.upper()
+        if fmt not in Image.SAVE:
+            raise ParameterError(f"--format {given}: Pillow does not write that format")
+        return fmt
+    if path == STDIO:
+        raise ParameterError("writing to standard output needs --format (e.g. --format png)")
+    fmt = Image.registered_extensions().get(Path(path).suffix.lower())
+    if fmt is None or fmt not in Image.SAVE:
+        raise ParameterError(
+            f"{path}: cannot tell an image format Pillow writes from its extension"
+        )
+    return fmt
+
+
+def check_output(path: str, suffix: str | None, *, force: bool) -> None:
+    """Refuse, before any work, an output path that cannot be written: its folder missing, a
+    folder itself, another extension than ``suffix`` (if given), existing without ``force``."""
+    if path == STDIO:
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise ParameterError(f"{path} is a folder, not a file")
+    if not target.parent.is_dir():
+        raise ParameterError(f"{path}: no such folder {target.parent}")
+    if suffix and target.suffix.lower() != suffix:
+        raise ParameterError(f"{path}: the output of this command is a {suffix} file")
+    if target.exists() and not force:
+        raise FileExistsError(f"{path} exists (use --force to overwrite it)")
+
+
+def write_output(path: str, data: bytes, *, force: bool) -> None:
+    """``data`` to standard output (``-``), or to ``path`` whole or not at all."""
+    if path == STDIO:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        write_atomic(path, data, force=force)
+
+
+def _metadata_options(fmt: str, info: dict[str, bytes]) -> dict:
+    """``Image.save`` options that write ``info``'s ICC profile, EXIF and XMP in ``fmt``, as far
+    as the format holds them (PNG, JPEG, TIFF and WebP hold all three)."""
+    options = {key: info[key] for key in ("icc_profile", "exif") if key in info}
+    xmp = info.get("xmp")
+    if xmp and fmt in ("JPEG", "WEBP", "MPO"):
+        options["xmp"] = xmp
+    elif xmp and fmt == "PNG":
+        text = PngImagePlugin.PngInfo()
+        text.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8", "replace"))
+        options["pnginfo"] = text
+    elif xmp and fmt == "TIFF":  # the XMP tag among the EXIF's (tiffinfo replaces exif)
+        tags = Image.Exif()
+        if "exif" in options:
+            tags.load(options.pop("exif"))
+        tags[700] = xmp
+        options["tiffinfo"] = tags
+    return options
+
+
+def image_file_bytes(
+    image: np.ndarray, fmt: str, info: dict | None = None, quality: int | None = None
+) -> bytes:
+    """``image`` as the bytes of a file in Pillow's format ``fmt``, with the metadata of
+    ``info`` where the format holds it, at ``quality`` for the formats that take one."""
     buf = io.BytesIO()
-    fmt = Image.registered_extensions().get(path.suffix.lower())
-    if fmt is None:
-        raise SpikeCodecError(f"cannot tell an image format from the extension of {path}")
-    Image.fromarray(image).save(buf, format=fmt)
+    options = _metadata_options(fmt, info or {})
+    if quality is not None:
+        options["quality"] = quality
+    Image.fromarray(image).save(buf, format=fmt, **options)
     return buf.getvalue()
 
 
-def report_stream(path: str, data: bytes) -> None:
-    """Print ``path: N bytes, B bpp`` for a stream written to ``path``."""
+def report_stream(args: argparse.Namespace, path: str, data: bytes) -> None:
+    """Report ``path: N bytes, B bpp`` of a stream written (more with ``--verbose``)."""
     h = container.read_header(data)
-    print(f"{path}: {len(data)} bytes, {8 * len(data) / (h.width * h.height):.4f} bpp")
+    line = f"{path}: {len(data)} bytes, {8 * len(data) / (h.width * h.height):.4f} bpp"
+    if getattr(args, "verbose", False):
+        colour = f"RGB {h.subsampling}" if h.mode == "RGB" else "L"
+        line += f" ({h.width}x{h.height} {colour}, {h.slices} time slices, theta {h.theta:g})"
+    say(args, line)
