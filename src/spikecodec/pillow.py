@@ -115,10 +115,10 @@ class SpkImageFile(ImageFile.ImageFile):
         assert self.fp is not None
         chunks = b""
         while len(head := self.fp.read(container.CHUNK_HEAD_SIZE)) == container.CHUNK_HEAD_SIZE:
-            tag = int.from_bytes(head[:4], "little")
-            if tag >> 28 in (0, 2):  # padding, or the first time slice
+            kind, length, _ = container.chunk_head(head)
+            if kind in (0, container.SLICE_TYPE):  # padding, or the first time slice
                 break
-            chunks += head + self.fp.read(tag & ((1 << 28) - 1))
+            chunks += head + self.fp.read(length)
         return chunks
 
     def verify(self) -> None:

@@ -102,8 +102,10 @@ __all__ = [
     "METADATA",
     "TYPES",
     "Header",
+    "SLICE_TYPE",
     "PartialChunk",
     "Stream",
+    "chunk_head",
     "cut_stream",
     "emitted_by",
     "pack",
@@ -118,7 +120,9 @@ TYPES = {1: "HEADER", 2: "SLICE", 8: "ICC", 9: "EXIF", 10: "XMP"}
 """The chunk types this reader knows, by number (1-7 critical, 8-15 ancillary)."""
 METADATA = {8: "icc_profile", 9: "exif", 10: "xmp"}
 """The metadata chunks, by type, and their keys in :attr:`Stream.metadata` (Pillow's)."""
-_HEADER_TYPE, _SLICE_TYPE = 1, 2
+_HEADER_TYPE = 1
+SLICE_TYPE = 2
+"""The type of a time slice's chunk."""
 _ANCILLARY = 8  # types from here on may be skipped
 _MAX_LENGTH = (1 << 28) - 1
 _MODES = (("L", "4:2:0"), ("RGB", "4:2:0"), ("RGB", "4:4:4"))  # the mode byte's meanings
@@ -139,6 +143,12 @@ def _chunk(kind: int, payload: bytes, declared: int | None = None) -> bytes:
         raise LimitError(f"a chunk of {length} bytes exceeds the format's limit of {_MAX_LENGTH}")
     tag = struct.pack("<I", kind << 28 | length)
     return tag + struct.pack("<I", zlib.crc32(payload, zlib.crc32(tag))) + payload
+
+
+def chunk_head(data: bytes, at: int = 0) -> tuple[int, int, int]:
+    """The type, payload length and CRC of the 8-byte chunk head at offset ``at`` of ``data``."""
+    tag, crc = _HEAD.unpack_from(data, at)
+    return tag >> 28, tag & _MAX_LENGTH, crc
 
 
 def _header_fields(header: Header, size: int) -> bytes:
@@ -167,7 +177,7 @@ def _assemble(header: Header, before: bytes, slices: list[bytes], padding: int) 
     parts = [before]
     for payload in slices:
         declared = payload.declared if header.cut and isinstance(payload, PartialChunk) else None
-        parts.append(_chunk(_SLICE_TYPE, payload, declared))
+        parts.append(_chunk(SLICE_TYPE, payload, declared))
     size = HEADER_SIZE + sum(map(len, parts)) + padding
     if size > 0xFFFF_FFFF:
         raise LimitError(f"a stream of {size} bytes exceeds the format's 4 GiB limit")
@@ -306,7 +316,7 @@ def unpack(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> Stream:
     pos = HEADER_SIZE
 
     def damaged(message: str) -> CorruptStreamError:
-        where = f"time slice {len(stream.slices)}" if kind == _SLICE_TYPE else f"chunk at {pos}"
+        where = f"time slice {len(stream.slices)}" if kind == SLICE_TYPE else f"chunk at {pos}"
         return CorruptStreamError(f"{where}: {message}", stream.slices, header)
 
     kind = 0
@@ -315,8 +325,7 @@ def unpack(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> Stream:
             if complete and not (header.cut and not any(data[pos:end])):
                 raise damaged("its head runs past the end of the stream")
             break
-        tag, crc = _HEAD.unpack_from(data, pos)
-        kind, length = tag >> 28, tag & _MAX_LENGTH
+        kind, length, crc = chunk_head(data, pos)
         if kind == 0 and header.cut and not any(data[pos:end]):
             break  # a cut stream's padding
         if pos + CHUNK_HEAD_SIZE + length > size and not header.cut:
@@ -325,9 +334,9 @@ def unpack(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> Stream:
                 "length field)"
             )
         name = TYPES.get(kind, f"type {kind}")
-        if kind < _ANCILLARY and kind != _SLICE_TYPE:
+        if kind < _ANCILLARY and kind != SLICE_TYPE:
             raise damaged(f"critical chunk {name} that this reader does not know where it is")
-        if kind != _SLICE_TYPE and stream.slices:
+        if kind != SLICE_TYPE and stream.slices:
             raise damaged(f"{name} chunk after the first time slice")
         if kind in METADATA and METADATA[kind] in stream.metadata:
             raise damaged(f"a second {name} chunk")
@@ -336,7 +345,7 @@ def unpack(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> Stream:
         pos += len(payload)
         ok = zlib.crc32(payload, zlib.crc32(data[head : head + 4])) == crc
         stream.chunks.append((name, head, length, len(payload)))
-        if kind == _SLICE_TYPE:
+        if kind == SLICE_TYPE:
             # A payload cut short is the end of a cut stream, or of a stream truncated in
             # transit (whose last bytes cannot be checked).
             if (len(payload) == length or complete) and not ok:
@@ -353,10 +362,10 @@ def unpack(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> Stream:
             stream.damaged.append(name)
         elif kind in METADATA:
             stream.metadata[METADATA[kind]] = payload
-        if kind != _SLICE_TYPE and not stream.slices:
+        if kind != SLICE_TYPE and not stream.slices:
             stream.first_slice = pos
     if pos < size and len(stream.slices) == header.slices:
-        kind = _SLICE_TYPE
+        kind = SLICE_TYPE
         raise damaged(f"{size - pos} unexpected bytes after the last time slice")
     if len(data) > size:
         raise CorruptStreamError(
