@@ -12,8 +12,11 @@ from PIL import Image
 import spikecodec as sc
 from spikecodec.events import (
     EVENT_DTYPE,
+    TONIC_DTYPE,
     Events,
+    TonicEvents,
     _consistent_delays,
+    from_events,
     load_events,
     save_events,
     to_events,
@@ -276,3 +279,147 @@ def test_load_refuses_other_files(tmp_path):
     path.write_bytes(b"not a zip")
     with pytest.raises(sc.SpikeCodecError):
         load_events(path)
+
+
+# -- Tonic's layout -----------------------------------------------------------------------
+
+
+def _tonic_address(header, plane, row, col, band):
+    """(x, y) of a coefficient in Tonic's layout, from the module's formula."""
+    from spikecodec.params import block_grid, plane_shapes
+    from spikecodec.tables import ZIGZAG
+
+    widths = [8 * block_grid(s)[1] for s in plane_shapes(header)]
+    v, u = divmod(int(ZIGZAG[band]), 8)
+    return sum(widths[:plane]) + 8 * col + u, 8 * row + v
+
+
+@pytest.mark.parametrize("subsampling", ["4:2:0", "4:4:4"])
+def test_tonic_layout_addresses_every_spike(rgb, subsampling):
+    events = to_events(rgb, quality=75, subsampling=subsampling)
+    tonic_events = to_events(rgb, quality=75, subsampling=subsampling, format="tonic")
+    ev = tonic_events.events
+    assert ev.dtype == TONIC_DTYPE and len(ev) == len(events)
+    grids = events.blocks
+    assert tonic_events.sensor_size == (8 * sum(bx for _, bx in grids), 8 * grids[0][0], 2)
+    r = events.records
+    for i in np.random.default_rng(0).choice(len(r), 200, replace=False):
+        x, y = _tonic_address(
+            events.header, r["plane"][i], r["block_row"][i], r["block_col"][i], r["band"][i]
+        )
+        assert (ev["x"][i], ev["y"][i]) == (x, y)
+        assert ev["p"][i] == (r["polarity"][i] > 0)
+        assert ev["t"][i] == round(r["t"][i] * 1000)
+    assert np.all(np.diff(ev["t"]) >= 0)
+
+
+def test_tonic_to_frame_sums_are_the_spike_counts(rgb):
+    tonic = pytest.importorskip("tonic", reason="the snn extra is not installed")
+    events = to_events(rgb, quality=75, subsampling="4:2:0")
+    te = events.to_tonic()
+    t_end = round(events.window * 1000)
+    to_frame = tonic.transforms.ToFrame(
+        sensor_size=te.sensor_size,
+        time_window=t_end / 4,
+        start_time=0,
+        end_time=t_end + 1,
+        include_incomplete=True,
+    )
+    frames = to_frame(te.events.copy())
+    assert frames.shape[1:] == (2, te.sensor_size[1], te.sensor_size[0])
+    total = frames.sum(axis=0)  # (p, y, x)
+    assert total.sum() == len(events)
+    for c, k in enumerate(events.counts()):
+        for (row, col, band), n in np.ndenumerate(k):
+            if n:
+                x, y = _tonic_address(events.header, c, row, col, band)
+                assert total[int(n > 0), y, x] == abs(n)
+
+
+def test_tonic_events_save_and_load(tmp_path, gray):
+    te = to_events(gray, quality=60, format="tonic")
+    path = tmp_path / "tonic.npz"
+    save_events(te, path)
+    back = load_events(path)
+    assert isinstance(back, TonicEvents)
+    np.testing.assert_array_equal(back.events, te.events)
+    assert back.sensor_size == te.sensor_size and back.header == te.header
+    with np.load(path, allow_pickle=False) as npz:
+        assert {"events", "sensor_size", "meta"} <= set(npz.files)
+
+
+def test_format_is_checked(gray):
+    with pytest.raises(sc.ParameterError, match="format"):
+        to_events(gray, format="aedat")
+    with pytest.raises(sc.ParameterError, match="dense"):
+        to_events(gray, format="tonic", dense=True, time_steps=4)
+
+
+# -- and back -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("quality", QUALITIES)
+def test_from_events_of_a_stream_is_its_decode(image, quality):
+    stream = sc.encode(image, quality=quality)
+    events = to_events(stream)
+    slices = sc.decode_counts(stream)[0].slices
+    for layout in (events, events.to_tonic()):
+        np.testing.assert_array_equal(from_events(layout), sc.decode(stream))
+    for j in range(slices):
+        want = sc.decode(stream, until=2.0**-j)
+        np.testing.assert_array_equal(from_events(events, until=2.0**-j), want)
+        np.testing.assert_array_equal(
+            from_events(events, until_ms=events.T / 2**j * 1.3 if j else events.T), want
+        )
+
+
+def test_from_events_of_an_image_is_the_decode_of_its_stream(image):
+    stream = sc.encode(image, quality=75)
+    events = to_events(image, quality=75)
+    for j in range(4):
+        np.testing.assert_array_equal(
+            from_events(events, until=2.0**-j), sc.decode(stream, until=2.0**-j)
+        )
+
+
+def test_from_events_of_a_cut_stream_is_its_common_instant(rgb):
+    stream = sc.encode(rgb, quality=75)
+    cut = sc.truncate(stream, len(stream) // 3)
+    events = to_events(cut)
+    level = round(np.log2(events.T / events.window))
+    np.testing.assert_array_equal(from_events(events), sc.decode(stream, until=2.0**-level))
+
+
+def test_from_events_takes_bare_arrays_with_a_header(rgb):
+    stream = sc.encode(rgb, quality=75)
+    events = to_events(stream)
+    te = events.to_tonic()
+    want = sc.decode(stream)
+    np.testing.assert_array_equal(from_events(events.records, events.header), want)
+    np.testing.assert_array_equal(from_events(te.events, stream), want)
+    with pytest.raises(sc.ParameterError, match="header"):
+        from_events(events.records)
+    with pytest.raises(sc.ParameterError, match="fields"):
+        from_events(np.zeros(3), events.header)
+
+
+def test_from_events_refuses_bad_events(gray):
+    events = to_events(gray, quality=75)
+    r = events.records.copy()
+    r["block_row"][0] = 10_000
+    with pytest.raises(sc.ParameterError, match="outside"):
+        from_events(r, events.header)
+    r = events.records.copy()
+    r["polarity"][0] = 0
+    with pytest.raises(sc.ParameterError, match="polarit"):
+        from_events(r, events.header)
+    te = events.to_tonic().events.copy()
+    te["x"][0] = -1
+    with pytest.raises(sc.ParameterError, match="sensor"):
+        from_events(te, events.header)
+    with pytest.raises(sc.ParameterError, match="until"):
+        from_events(events, until=2.0)
+    with pytest.raises(sc.ParameterError, match="not both"):
+        from_events(events, until=0.5, until_ms=10.0)
+    with pytest.raises(sc.ParameterError, match="before"):
+        from_events(events, until_ms=events.T / 2**40)

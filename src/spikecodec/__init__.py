@@ -28,9 +28,17 @@ from .errors import (
 
 if TYPE_CHECKING:  # what __getattr__ loads, for type checkers
     from .codec import decode, decode_counts, decode_progressive, encode, spike_counts  # noqa: F401
-    from .events import Events, load_events, save_events, to_events  # noqa: F401
+    from .events import (  # noqa: F401
+        Events,
+        TonicEvents,
+        from_events,
+        load_events,
+        save_events,
+        to_events,
+    )
     from .images import load_image  # noqa: F401
     from .neuron import LIF, SpikeEvents  # noqa: F401
+    from .nirgraph import events_from_spikes, to_nir  # noqa: F401
     from .pillow import register_pillow  # noqa: F401
     from .quantizer import NeuroQuantizer  # noqa: F401
     from .ratecontrol import truncate  # noqa: F401
@@ -44,12 +52,16 @@ _LAZY = {
     "encode": "codec",
     "spike_counts": "codec",
     "Events": "events",
+    "TonicEvents": "events",
+    "from_events": "events",
     "load_events": "events",
     "save_events": "events",
     "to_events": "events",
     "load_image": "images",
     "LIF": "neuron",
     "SpikeEvents": "neuron",
+    "events_from_spikes": "nirgraph",
+    "to_nir": "nirgraph",
     "register_pillow": "pillow",
     "NeuroQuantizer": "quantizer",
     "truncate": "ratecontrol",

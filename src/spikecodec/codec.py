@@ -62,10 +62,18 @@ from .params import (
 )
 from .quantizer import NeuroQuantizer, unit_quantizer
 from .reconstruction import plane_image
+from .tables import BLOCK
 from .transform import colour_image, colour_planes, lapped_dct
 from .transform.colour import downsample_420, rgb_to_ycocg, upsample_420
 
-__all__ = ["decode", "decode_counts", "decode_progressive", "encode", "spike_counts"]
+__all__ = [
+    "decode",
+    "decode_counts",
+    "decode_progressive",
+    "encode",
+    "image_from_counts",
+    "spike_counts",
+]
 
 
 def _quantizer(header: Header) -> NeuroQuantizer:
@@ -343,6 +351,41 @@ def _image(header: Header, states: list[PlaneState]) -> np.ndarray:
         for c, (st, shape) in enumerate(zip(states, plane_shapes(header), strict=True))
     ]
     return colour_image(planes, header.subsampling)
+
+
+def image_from_counts(header: Header, counts: list[np.ndarray], level: int = 0) -> np.ndarray:
+    """The image that signed spike counts give, reconstructed as :func:`decode` does.
+
+    ``counts`` holds one ``(blocks_y, blocks_x, 64)`` integer array per colour plane of
+    ``header`` (zigzag bands, ``+N`` for an ON neuron's ``N`` spikes, ``-N`` for an OFF
+    neuron's), the counts at the instant ``T / 2**level``: what :func:`spike_counts` returns at
+    ``level = 0``, or a stream's counts :func:`decode_counts` at a dyadic instant. Counts that
+    do not fit the header raise :class:`~spikecodec.ParameterError`.
+    """
+    level = whole("level", level, least=0)
+    if level >= MAX_SLICES:
+        raise ParameterError(f"level must be below {MAX_SLICES}, got {level}")
+    layouts = _stream_layouts(header)
+    if not isinstance(counts, (list, tuple)) or len(counts) != len(layouts):
+        raise ParameterError(f"counts must be a list of {len(layouts)} arrays, one per plane")
+    states = []
+    for c, (k, layout) in enumerate(zip(counts, layouts, strict=True)):
+        k = np.asarray(k)
+        shape = (*layout.blocks, BLOCK * BLOCK)
+        if k.shape != shape or not np.issubdtype(k.dtype, np.integer):
+            raise ParameterError(
+                f"the counts of plane {c} must be integers of shape {shape}, got {k.dtype} "
+                f"{k.shape}"
+            )
+        if k.size and int(np.abs(k.astype(np.int64)).max()) >= 1 << (MAX_SLICES - level):
+            raise ParameterError(
+                f"the counts of plane {c} reach 2**{MAX_SLICES - level} spikes by T/2**{level}: "
+                "more than a stream holds"
+            )
+        state = PlaneState.empty(layout, level)
+        state.prefix[...], state.sign[...] = np.abs(k), np.sign(k)
+        states.append(state)
+    return _image(header, states)
 
 
 def _counts(stream: container.Stream, until, until_ms) -> list[PlaneState]:

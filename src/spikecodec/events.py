@@ -38,6 +38,33 @@ consistent with ``N``). What ``d`` is depends on the source (``Events.timing``):
 
 Times from an image and from its stream have the same counts, addresses and polarities; only
 the phases differ.
+
+Tonic's layout
+--------------
+``to_events(..., format="tonic")`` (or :meth:`Events.to_tonic`) gives the same spikes as
+:class:`TonicEvents`: a structured array of Tonic's dtype (:data:`TONIC_DTYPE`: ``x``, ``y``
+int16, ``t`` int64 in microseconds, ``p`` bool) and its ``sensor_size = (width, height, 2)``,
+which ``tonic.transforms.ToFrame`` and Tonic's other transforms take. Every plane's
+coefficients are laid out as an image, the coefficient of band ``f`` of block ``(i, j)`` at
+
+    x = x0[plane] + 8*j + u,    y = 8*i + v,    (v, u) = divmod(ZIGZAG[f], 8)
+
+(``(v, u)`` the vertical and horizontal frequency, :data:`~spikecodec.tables.ZIGZAG`), the
+planes side by side from ``x0 = 0`` (Y, then Co and Cg), each ``8 * blocks`` wide; ``p`` is
+True for the ON neuron, False for the OFF one (Tonic's ON/OFF); ``t`` is the spike time
+rounded to the nearest microsecond. The sensor is ``8 * sum(block columns)`` by ``8 * block
+rows of Y`` pixels (a 4:2:0 chroma plane fills the upper half of its strip).
+
+And back
+--------
+:func:`from_events` counts the spikes every neuron has emitted by an instant and reconstructs
+the image from them as :func:`spikecodec.decode` does (:func:`spikecodec.codec.image_from_counts`).
+The decoder reconstructs counts known at the instants ``T/2**j``; the counts are taken at the
+latest such instant at or before the one asked for (by default the events' window). From a
+whole stream's events this is exactly ``decode(stream)``, and ``decode(stream, until=2**-j)``
+from them at ``until=2**-j``; from an image's, ``decode(encode(image))``. Tonic's whole
+microseconds give the same counts over the whole window; at an earlier instant, a spike within
+half a microsecond of it may be counted on the wrong side.
 """
 
 from __future__ import annotations
@@ -51,13 +78,22 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from ._io import write_atomic
-from .codec import decode_counts, spike_counts
+from .codec import decode_counts, image_from_counts, spike_counts
 from .errors import LimitError, ParameterError, SpikeCodecError
-from .format.container import MAGIC
+from .format.container import MAGIC, read_header
 from .images import load_image
 from .neuron import LIF
-from .params import ENCODE_OPTIONS, Header, band_thresholds, block_grid, plane_shapes
+from .params import (
+    ENCODE_OPTIONS,
+    MAX_SLICES,
+    Header,
+    band_thresholds,
+    block_grid,
+    plane_shapes,
+    positive,
+)
 from .quantizer import unit_quantizer
+from .tables import BLOCK, ZIGZAG
 from .transform import colour_planes, lapped_dct
 
 __all__ = [
@@ -65,6 +101,9 @@ __all__ = [
     "EVENT_DTYPE",
     "Events",
     "MAX_EVENTS",
+    "TONIC_DTYPE",
+    "TonicEvents",
+    "from_events",
     "load_events",
     "save_events",
     "to_events",
@@ -82,13 +121,19 @@ EVENT_DTYPE = np.dtype(
 )
 """One spike: time ``t`` (ms), address ``(plane, block_row, block_col, band)``, ``polarity``."""
 
+TONIC_DTYPE = np.dtype([("x", "<i2"), ("y", "<i2"), ("t", "<i8"), ("p", "?")])
+"""Tonic's event dtype (``tonic.io.events_struct``): ``x``, ``y``, ``t`` (microseconds), ``p``."""
+
 MAX_EVENTS = 50_000_000  # ~1 GB of records at 19 bytes each
 DENSE_MAX_BYTES = 1 << 28  # 256 MiB of uint8 raster
 FORMAT_NAME = "spikecodec-events"
-FORMAT_VERSION = 2  # 1: the header's number of time slices was called "planes"
+FORMAT_VERSION = 3  # 1: the header's time slices were called "planes"; 2: no Tonic layout
 _NCOEF = 64
 _IMAGE_OPTIONS = frozenset(ENCODE_OPTIONS)
 _STREAM_OPTIONS = frozenset({"until", "until_ms", "strict", "max_pixels"})
+_FORMATS = ("codec", "tonic")
+_SENSOR_MAX = np.iinfo(np.int16).max + 1  # Tonic's x and y are int16
+_UNZIGZAG = np.argsort(ZIGZAG)  # raster index (v * 8 + u) -> zigzag band
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,9 +157,10 @@ class Events:
     theta : numpy.ndarray
         ``(planes, 64)`` float64: the threshold ``theta_f`` of each plane's band ``f``
         (the unit-threshold neuron is fed ``|x|/theta_f``).
-    timing : {"input", "midpoint"}
-        What the times are: the exact neurons fed the image's coefficients, or neurons fed
-        the midpoint of the input cell their count identifies (from a stream).
+    timing : {"input", "midpoint", "simulated"}
+        What the times are: the exact neurons fed the image's coefficients, neurons fed
+        the midpoint of the input cell their count identifies (from a stream), or the ends
+        of a simulator's time steps (:func:`spikecodec.nirgraph.events_from_spikes`).
     dense : tuple of numpy.ndarray, optional
         The rasters of :meth:`to_dense` when :func:`to_events` was asked for them.
     """
@@ -229,6 +275,57 @@ class Events:
             raster.reshape(-1)[cells] = n
             out.append(raster)
         return tuple(out)
+
+    def to_tonic(self) -> TonicEvents:
+        """The same spikes in Tonic's layout (module docstring, "Tonic's layout")."""
+        offsets, width, height = _sensor(self.header)
+        r = self.records
+        raster = ZIGZAG[r["band"]]
+        plane = r["plane"].astype(np.int64)
+        out = np.empty(len(r), TONIC_DTYPE)
+        out["x"] = offsets[plane] + BLOCK * r["block_col"].astype(np.int64) + raster % BLOCK
+        out["y"] = BLOCK * r["block_row"].astype(np.int64) + raster // BLOCK
+        out["t"] = np.rint(r["t"] * 1000.0).astype(np.int64)
+        out["p"] = r["polarity"] > 0
+        return TonicEvents(out, (width, height, 2), self.header, self.window, self.timing)
+
+
+@dataclass(frozen=True, eq=False)
+class TonicEvents:
+    """The codec's spikes in Tonic's layout (see the module docstring).
+
+    Attributes
+    ----------
+    events : numpy.ndarray
+        Structured array of :data:`TONIC_DTYPE` (``x``, ``y``, ``t`` in microseconds, ``p``
+        True for ON), sorted by time: ``tonic.transforms.ToFrame(sensor_size)(events)``.
+    sensor_size : tuple of int
+        ``(width, height, 2)``, as Tonic's transforms take it.
+    header, window, timing
+        As in :class:`Events` (``window`` in ms).
+    """
+
+    events: np.ndarray
+    sensor_size: tuple[int, int, int]
+    header: Header
+    window: float
+    timing: str
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+
+def _sensor(header: Header) -> tuple[np.ndarray, int, int]:
+    """The x offset of each plane, and the sensor's width and height, in Tonic's layout."""
+    grids = [block_grid(shape) for shape in plane_shapes(header)]
+    widths = np.array([BLOCK * bx for _, bx in grids], np.int64)
+    offsets = np.concatenate([[0], np.cumsum(widths)[:-1]])
+    width, height = int(widths.sum()), BLOCK * grids[0][0]
+    if max(width, height) > _SENSOR_MAX:
+        raise LimitError(
+            f"Tonic's int16 coordinates cannot address a {width}x{height} coefficient sensor"
+        )
+    return offsets, width, height
 
 
 def _flat_address(records: np.ndarray, block_cols: int) -> np.ndarray:
@@ -384,8 +481,9 @@ def to_events(
     time_steps: int | None = None,
     max_events: int = MAX_EVENTS,
     max_dense_bytes: int = DENSE_MAX_BYTES,
+    format: str = "codec",
     **options,
-) -> Events:
+) -> Events | TonicEvents:
     """The spikes of the codec's neurons for an image, or carried by a ``.spk`` stream.
 
     Parameters
@@ -401,6 +499,9 @@ def to_events(
         Refuse (:class:`~spikecodec.LimitError`) to list more spikes than this.
     max_dense_bytes : int
         Refuse rasters larger than this (see :meth:`Events.to_dense`).
+    format : {"codec", "tonic"}
+        :class:`Events` (the codec's addresses, times in ms) or :class:`TonicEvents` (Tonic's
+        ``x, y, t, p`` and sensor size, module docstring); rasters only with ``"codec"``.
     **options
         For an image, :func:`spikecodec.encode`'s parameters (``quality``, ``theta``, ``R``,
         ``C``, ``T``, ``table``, ``bias``, ``chroma``); for a stream,
@@ -415,6 +516,10 @@ def to_events(
     >>> bool(np.all((events.records["t"] > 0) & (events.records["t"] <= events.T)))
     True
     """
+    if not isinstance(format, str) or format not in _FORMATS:
+        raise ParameterError(f"format must be one of {', '.join(_FORMATS)}, got {format!r}")
+    if dense and format != "codec":
+        raise ParameterError("dense rasters come with format='codec' only")
     if dense and time_steps is None:
         raise ParameterError("dense rasters need time_steps (the number of time bins)")
     if not dense and time_steps is not None:
@@ -435,40 +540,176 @@ def to_events(
         events = _image_events(image, options, max_events)
     if dense:
         events = replace(events, dense=events.to_dense(time_steps, max_bytes=max_dense_bytes))
-    return events
+    return events.to_tonic() if format == "tonic" else events
 
 
-def save_events(events: Events, path, *, overwrite: bool = True) -> None:
+def _records_from_tonic(events: np.ndarray, header: Header) -> np.ndarray:
+    """Tonic-layout events back to the codec's records (times in ms)."""
+    offsets, width, height = _sensor(header)
+    x, y = events["x"].astype(np.int64), events["y"].astype(np.int64)
+    if np.any((x < 0) | (x >= width) | (y < 0) | (y >= height)):
+        raise ParameterError(f"event coordinates outside the {width}x{height} sensor")
+    plane = np.searchsorted(offsets, x, side="right") - 1
+    col = x - offsets[plane]
+    rec = np.empty(len(events), EVENT_DTYPE)
+    rec["t"] = events["t"].astype(np.float64) / 1000.0
+    rec["plane"] = plane
+    rec["block_row"], rec["block_col"] = y // BLOCK, col // BLOCK
+    rec["band"] = _UNZIGZAG[(y % BLOCK) * BLOCK + col % BLOCK]
+    rec["polarity"] = np.where(events["p"].astype(bool), 1, -1)
+    return rec
+
+
+def _records(events, header) -> tuple[np.ndarray, Header, float | None, bool]:
+    """``(records, header, window, tonic)`` of what :func:`from_events` is given: ``tonic``
+    when the times are Tonic's whole microseconds."""
+    if isinstance(events, Events):
+        return events.records, events.header, events.window, False
+    if isinstance(events, TonicEvents):
+        records = _records_from_tonic(events.events, events.header)
+        return records, events.header, events.window, True
+    if isinstance(header, (bytes, bytearray, memoryview)):
+        header = read_header(bytes(header))
+    if not isinstance(header, Header):
+        raise ParameterError(
+            "events given as an array need the header: a spikecodec Header or the stream "
+            f"(bytes) whose header to use, got {type(header).__name__}"
+        )
+    names = set(getattr(getattr(events, "dtype", None), "names", None) or ())
+    if names >= set(EVENT_DTYPE.names):
+        records = np.empty(len(events), EVENT_DTYPE)
+        for name in EVENT_DTYPE.names:
+            records[name] = events[name]
+        if not np.all(np.isin(events["polarity"], (-1, 1))):
+            raise ParameterError("event polarities must be +1 (ON) or -1 (OFF)")
+        return records, header, None, False
+    if names >= {"x", "y", "t", "p"}:
+        return _records_from_tonic(events, header), header, None, True
+    raise ParameterError(
+        "events must be Events, TonicEvents or a structured array with the fields of "
+        "EVENT_DTYPE or Tonic's x, y, t, p"
+    )
+
+
+def _instant_level(header: Header, window_ms: float) -> int:
+    """The level ``j`` of the latest instant ``T/2**j`` at or before ``window_ms``."""
+    j = 0
+    while j < MAX_SLICES and header.T / 2.0**j > window_ms:
+        j += 1
+    if j == MAX_SLICES:
+        raise ParameterError(
+            f"the instant {window_ms!r} ms is before T/2**{MAX_SLICES - 1}: no count is known"
+        )
+    return j
+
+
+def from_events(
+    events, header=None, *, until: float | None = None, until_ms: float | None = None
+) -> np.ndarray:
+    """The image that spikes give: their counts by an instant, reconstructed as
+    :func:`spikecodec.decode` does (see the module docstring, "And back").
+
+    Parameters
+    ----------
+    events : Events, TonicEvents or numpy.ndarray
+        The spikes: from :func:`to_events`, or a structured array with the fields of
+        :data:`EVENT_DTYPE` (times in ms) or Tonic's ``x, y, t, p`` (microseconds, the layout of
+        the module docstring), from a file, a simulator or a network.
+    header : Header or bytes, optional
+        For an array: the stream header that fixes the geometry and the neurons
+        (``Events.header``, or a ``.spk`` stream whose header to read).
+    until, until_ms : float, optional
+        The instant to listen up to, as a fraction of ``T`` in ``(0, 1]`` or in ms. Default:
+        the events' window (``T`` for an array). The counts are taken at the latest instant
+        ``T/2**j`` at or before it.
+
+    Returns
+    -------
+    numpy.ndarray
+        uint8, ``(H, W)`` or ``(H, W, 3)``.
+
+    Examples
+    --------
+    >>> import numpy as np, spikecodec as sc
+    >>> image = np.tile(np.arange(0, 256, 16, dtype=np.uint8), (16, 1))
+    >>> stream = sc.encode(image, quality=50)
+    >>> bool(np.array_equal(sc.from_events(sc.to_events(stream)), sc.decode(stream)))
+    True
+    """
+    records, header, window, tonic = _records(events, header)
+    if until is not None and until_ms is not None:
+        raise ParameterError("give until (a fraction of T) or until_ms, not both")
+    if until is not None:
+        if not positive("until", until) <= 1:
+            raise ParameterError(f"until is a fraction of the window in (0, 1], got {until!r}")
+        window = until * header.T
+    elif until_ms is not None:
+        window = positive("until_ms", until_ms)
+    level = _instant_level(header, header.T if window is None else window)
+    instant = header.T / 2.0**level
+    t = records["t"]
+    if not np.all(np.isfinite(t)):
+        raise ParameterError("event times must be finite")
+    if tonic:  # compared in whole microseconds, as Tonic's times were rounded
+        emitted = records[np.rint(t * 1000.0) <= np.rint(instant * 1000.0)]
+    else:
+        emitted = records[t <= instant]
+    grids = [block_grid(shape) for shape in plane_shapes(header)]
+    plane = emitted["plane"].astype(np.int64)
+    for c, (by, bx) in enumerate(grids):
+        at = plane == c
+        if np.any(emitted["block_row"][at] >= by) or np.any(emitted["block_col"][at] >= bx):
+            raise ParameterError(f"event addresses outside plane {c}'s {by}x{bx} blocks")
+    if np.any(plane >= len(grids)) or np.any(emitted["band"] >= _NCOEF):
+        raise ParameterError("event addresses outside the image's planes or 64 bands")
+    view = Events(emitted, header, instant, np.zeros((len(grids), _NCOEF)), "input")
+    return image_from_counts(header, view.counts(), level)
+
+
+def save_events(events: Events | TonicEvents, path, *, overwrite: bool = True) -> None:
     """Write events to a ``.npz`` file (compressed), atomically for a path.
 
     Format (``numpy.load(path, allow_pickle=False)`` reads it without spikecodec):
 
-    - ``records``: the structured array of :data:`EVENT_DTYPE` (``t`` ms, ``plane``,
-      ``block_row``, ``block_col``, ``band``, ``polarity``), sorted by time then address;
-    - ``theta``: ``(planes, 64)`` float64, the threshold of each plane's band;
-    - ``meta``: a JSON string: ``format`` (``"spikecodec-events"``), ``version`` (1),
-      ``header`` (the stream header's fields: ``mode``, ``width``, ``height``, ``R``, ``C``,
-      ``T`` in ms, ``theta``, ``bias``, ``table``, ``chroma``, ``slices``), ``window`` (ms),
-      ``timing`` (``"input"`` or ``"midpoint"``), ``shape`` (the image's array shape),
-      ``blocks`` (each plane's block grid) and ``time_steps`` (or null);
-    - ``dense_0``, ``dense_1``, ...: the rasters of :meth:`Events.to_dense`, when present.
+    - ``meta``: a JSON string: ``format`` (``"spikecodec-events"``), ``version`` (3),
+      ``layout`` (``"codec"`` or ``"tonic"``), ``header`` (the stream header's fields:
+      ``mode``, ``width``, ``height``, ``R``, ``C``, ``T`` in ms, ``theta``, ``bias``,
+      ``table``, ``chroma``, ``slices``, ...), ``window`` (ms), ``timing`` (``"input"`` or
+      ``"midpoint"``), ``shape`` (the image's array shape), ``blocks`` (each plane's block
+      grid) and ``time_steps`` (or null);
+    - the codec's layout: ``records``, the structured array of :data:`EVENT_DTYPE` (``t`` ms,
+      ``plane``, ``block_row``, ``block_col``, ``band``, ``polarity``), sorted by time then
+      address; ``theta``, ``(planes, 64)`` float64, the threshold of each plane's band;
+      ``dense_0``, ``dense_1``, ...: the rasters of :meth:`Events.to_dense`, when present;
+    - Tonic's layout: ``events``, the structured array of :data:`TONIC_DTYPE` (``x``, ``y``,
+      ``t`` in microseconds, ``p``), and ``sensor_size``, ``(width, height, 2)``.
 
     ``path`` may also be a writable binary file object. An existing path is replaced only
     with ``overwrite`` (else :class:`FileExistsError`).
     """
+    tonic = isinstance(events, TonicEvents)
+    h = events.header
+    shape = (h.height, h.width) if h.mode == "L" else (h.height, h.width, 3)
+    dense = None if tonic else events.dense
     meta = {
         "format": FORMAT_NAME,
         "version": FORMAT_VERSION,
-        "header": asdict(events.header),
+        "layout": "tonic" if tonic else "codec",
+        "header": asdict(h),
         "window": events.window,
         "timing": events.timing,
-        "shape": list(events.shape),
-        "blocks": [list(b) for b in events.blocks],
-        "time_steps": None if events.dense is None else int(events.dense[0].shape[0]),
+        "shape": list(shape),
+        "blocks": [list(block_grid(s)) for s in plane_shapes(h)],
+        "time_steps": None if dense is None else int(dense[0].shape[0]),
     }
-    arrays = {"records": events.records, "theta": events.theta, "meta": np.array(json.dumps(meta))}
-    for c, raster in enumerate(events.dense or ()):
-        arrays[f"dense_{c}"] = raster
+    arrays = {"meta": np.array(json.dumps(meta))}
+    if tonic:
+        arrays["events"] = events.events
+        arrays["sensor_size"] = np.array(events.sensor_size, np.int64)
+    else:
+        arrays["records"], arrays["theta"] = events.records, events.theta
+        for c, raster in enumerate(dense or ()):
+            arrays[f"dense_{c}"] = raster
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
     if hasattr(path, "write"):
@@ -477,8 +718,9 @@ def save_events(events: Events, path, *, overwrite: bool = True) -> None:
     write_atomic(path, buf.getvalue(), force=overwrite)
 
 
-def load_events(path) -> Events:
-    """Read events written by :func:`save_events` (a path or a binary file object).
+def load_events(path) -> Events | TonicEvents:
+    """Read events written by :func:`save_events` (a path or a binary file object), in the
+    layout they were written in.
 
     Raises :class:`~spikecodec.SpikeCodecError` when the file is not such an events file.
     """
@@ -488,15 +730,22 @@ def load_events(path) -> Events:
             if meta.get("format") != FORMAT_NAME:
                 raise SpikeCodecError(f"{path!r} is not a spikecodec events file")
             version = meta.get("version")
-            if version not in (1, FORMAT_VERSION):
+            if version not in range(1, FORMAT_VERSION + 1):
                 raise SpikeCodecError(
-                    f"unsupported events format version {version!r} (this reads 1 and "
+                    f"unsupported events format version {version!r} (this reads 1 to "
                     f"{FORMAT_VERSION})"
                 )
             fields = dict(meta["header"])
             if version == 1:
                 fields["slices"] = fields.pop("planes")
             header = Header(**fields)
+            window, timing = float(meta["window"]), str(meta["timing"])
+            if meta.get("layout", "codec") == "tonic":
+                events = npz["events"]
+                if events.dtype != TONIC_DTYPE:
+                    raise SpikeCodecError(f"unexpected Tonic event type {events.dtype}")
+                size = tuple(int(v) for v in npz["sensor_size"])
+                return TonicEvents(events, size, header, window, timing)
             records = npz["records"]
             if records.dtype != EVENT_DTYPE:
                 raise SpikeCodecError(f"unexpected event record type {records.dtype}")
@@ -509,4 +758,4 @@ def load_events(path) -> Events:
         raise
     except (OSError, ValueError, KeyError, TypeError, EOFError) as err:
         raise SpikeCodecError(f"cannot read events from {path!r}: {err}") from err
-    return Events(records, header, float(meta["window"]), theta, str(meta["timing"]), dense)
+    return Events(records, header, window, theta, timing, dense)

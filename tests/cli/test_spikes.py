@@ -69,3 +69,17 @@ def test_cli_option_errors(tmp_path, gray):
         _run(["spikes", str(png), "--out", out, "--time-steps", "4"])
     _run(["spikes", str(spk), "--out", out, "--until", "0.5"])
     assert load_events(out).window == 50.0
+
+
+def test_cli_exports_tonic_events(tmp_path, rgb):
+    png = tmp_path / "in.png"
+    Image.fromarray(rgb).save(png)
+    out = tmp_path / "tonic.npz"
+    _run(["spikes", str(png), "--out", str(out), "-q", "60", "--format", "tonic"])
+    back = load_events(out)
+    want = sc.to_events(rgb, quality=60, format="tonic")
+    np.testing.assert_array_equal(back.events, want.events)
+    assert back.sensor_size == want.sensor_size
+    with pytest.raises(sc.ParameterError, match="dense"):
+        _run(["spikes", str(png), "--out", str(tmp_path / "d.npz"), "--format", "tonic",
+              "--dense", "--time-steps", "3"])  # fmt: skip

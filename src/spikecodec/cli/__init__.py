@@ -1,5 +1,5 @@
 """The ``spikecodec`` command, one module per subcommand: encode, decode, truncate, info,
-spikes, progressive, figures, demo, bench and warmup.
+spikes, nir, progressive, figures, demo, bench and warmup.
 
 Outputs are written to a temporary file beside the target and renamed into place, so a failure
 never leaves a partial file; an existing output is only replaced with ``--force``; ``-`` reads
@@ -25,6 +25,7 @@ from . import (
     encode,
     figures,
     info,
+    nir,
     output,
     progressive,
     spikes,
@@ -35,8 +36,10 @@ from . import (
 __all__ = ["EXIT_ERROR", "EXIT_EXISTS", "EXIT_USAGE", "build_parser", "main"]
 
 EXIT_ERROR, EXIT_USAGE, EXIT_EXISTS = 1, 2, 3
-COMMANDS = (encode, decode, truncate, info, figures, demo, spikes, progressive, bench, warmup)
-_KERNEL_COMMANDS = {"encode", "decode", "spikes", "progressive", "demo"}
+COMMANDS = (
+    encode, decode, truncate, info, figures, demo, spikes, nir, progressive, bench, warmup
+)  # fmt: skip
+_KERNEL_COMMANDS = {"encode", "decode", "spikes", "nir", "progressive", "demo"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     except output.UsageError as err:
         print(f"usage: spikecodec {args.command}: {err}", file=sys.stderr)
         return EXIT_USAGE
-    except (SpikeCodecError, ValueError, OSError) as err:
+    except (SpikeCodecError, ValueError, OSError, ImportError) as err:  # ImportError: an extra
         print(f"spikecodec: {err}", file=sys.stderr)
         return EXIT_ERROR
     return code or 0

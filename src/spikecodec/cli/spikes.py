@@ -1,5 +1,5 @@
-"""``spikecodec spikes IN --out events.npz``: the spikes of an image or stream as address
-events (:mod:`spikecodec.events`)."""
+"""``spikecodec spikes IN --out events.npz [--format tonic]``: the spikes of an image or stream
+as address events, in the codec's layout or Tonic's (:mod:`spikecodec.events`)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ def run(args: argparse.Namespace) -> None:
         raise FileExistsError(f"{out} exists (use --force to overwrite it)")
     if args.time_steps is not None and not args.dense:
         raise ParameterError("--time-steps applies with --dense")
+    if args.dense and args.format == "tonic":
+        raise ParameterError("--dense rasters come with --format codec only")
     with open(source, "rb") as f:
         is_stream = f.read(len(MAGIC)) == MAGIC
     options: dict = {}
@@ -33,13 +35,16 @@ def run(args: argparse.Namespace) -> None:
         if not is_stream:
             raise ParameterError("--until applies to a .spk stream, not an image")
         options["until"] = args.until
-    events = sc.to_events(source, dense=args.dense, time_steps=args.time_steps, **options)
+    events = sc.to_events(
+        source, dense=args.dense, time_steps=args.time_steps, format=args.format, **options
+    )
     sc.save_events(events, out, overwrite=args.force)
     kind = "stream" if is_stream else "image"
     print(
         f"{out}: {len(events)} spikes of the {kind} {source} "
-        f"({events.mode} {events.header.width}x{events.header.height}, "
-        f"window {events.window:g} ms, timing {events.timing})"
+        f"({events.header.mode} {events.header.width}x{events.header.height}, "
+        f"window {events.window:g} ms, timing {events.timing}"
+        + (f", Tonic sensor {events.sensor_size})" if args.format == "tonic" else ")")
     )
 
 
@@ -53,6 +58,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--until", type=float, help="for a stream: listen up to this fraction of T (0..1]"
+    )
+    p.add_argument(
+        "--format",
+        choices=("codec", "tonic"),
+        default="codec",
+        help="the codec's addresses (t in ms) or Tonic's x, y, t (us), p (default codec)",
     )
     p.add_argument("--dense", action="store_true", help="also store time-binned rasters")
     p.add_argument("--time-steps", type=int, help="number of time bins of --dense")
