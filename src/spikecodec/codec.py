@@ -55,8 +55,8 @@ from .params import (
     block_grid,
     encoding_header,
     flag,
+    listening_instant,
     plane_shapes,
-    positive,
     slice_instants,
     whole,
 )
@@ -391,15 +391,10 @@ def image_from_counts(header: Header, counts: list[np.ndarray], level: int = 0) 
 def _counts(stream: container.Stream, until, until_ms) -> list[PlaneState]:
     """The counts of a stream read, up to the instant asked for."""
     header = stream.header
-    if until is not None and until_ms is not None:
-        raise ParameterError("give until (a fraction of T) or until_ms, not both")
-    if until is not None:
-        if not positive("until", until) <= 1:
-            raise ParameterError(f"until is a fraction of the window in (0, 1], got {until!r}")
-        until_ms = until * header.T
+    instant = listening_instant(header.T, until, until_ms)
     slices, partial = stream.slices, stream.partial
-    if until_ms is not None:
-        slices, partial = container.emitted_by(stream, positive("until_ms", until_ms))
+    if instant is not None:
+        slices, partial = container.emitted_by(stream, instant)
     return decode_slices(_stream_layouts(header), header.slices, slices, partial)
 
 

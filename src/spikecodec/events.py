@@ -89,8 +89,8 @@ from .params import (
     Header,
     band_thresholds,
     block_grid,
+    listening_instant,
     plane_shapes,
-    positive,
 )
 from .quantizer import unit_quantizer
 from .tables import BLOCK, ZIGZAG
@@ -105,7 +105,9 @@ __all__ = [
     "TonicEvents",
     "from_events",
     "load_events",
+    "neuron_records",
     "save_events",
+    "sorted_records",
     "to_events",
 ]
 
@@ -209,13 +211,7 @@ class Events:
     def counts(self) -> list[np.ndarray]:
         """Signed spike counts per plane, ``(block_rows, block_cols, 64)`` int64, from the
         events: ``+N`` for an ON neuron's ``N`` spikes, ``-N`` for an OFF neuron's."""
-        out = []
-        for c, (by, bx) in enumerate(self.blocks):
-            r = self.records[self.records["plane"] == c]
-            flat = _flat_address(r, bx)
-            signed = np.bincount(flat, r["polarity"].astype(np.float64), by * bx * _NCOEF)
-            out.append(np.rint(signed).astype(np.int64).reshape(by, bx, _NCOEF))
-        return out
+        return _signed_counts(self.records, self.blocks)
 
     def to_dense(
         self, time_steps: int, *, max_bytes: int = DENSE_MAX_BYTES
@@ -328,6 +324,47 @@ def _sensor(header: Header) -> tuple[np.ndarray, int, int]:
     return offsets, width, height
 
 
+def _signed_counts(records: np.ndarray, blocks: list[tuple[int, int]]) -> list[np.ndarray]:
+    """ON minus OFF spikes of every neuron, ``(block_rows, block_cols, 64)`` per plane."""
+    out = []
+    for c, (by, bx) in enumerate(blocks):
+        r = records[records["plane"] == c]
+        flat = _flat_address(r, bx)
+        signed = np.bincount(flat, r["polarity"].astype(np.float64), by * bx * _NCOEF)
+        out.append(np.rint(signed).astype(np.int64).reshape(by, bx, _NCOEF))
+    return out
+
+
+def neuron_records(
+    t: np.ndarray, plane: int, neuron: np.ndarray, block_cols: int, polarity
+) -> np.ndarray:
+    """Records of spikes at ``t`` (ms) of the neurons ``neuron`` of a plane, each the index
+    ``(block_row * block_cols + block_col) * 64 + band`` of the codec's count order."""
+    rec = np.empty(len(neuron), EVENT_DTYPE)
+    rec["t"] = t
+    rec["plane"] = plane
+    rec["band"] = neuron % _NCOEF
+    rec["block_col"] = (neuron // _NCOEF) % block_cols
+    rec["block_row"] = neuron // (_NCOEF * block_cols)
+    rec["polarity"] = polarity
+    return rec
+
+
+def sorted_records(parts: list[np.ndarray]) -> np.ndarray:
+    """The records of ``parts`` in one array, by time then address."""
+    records = np.concatenate(parts) if parts else np.zeros(0, EVENT_DTYPE)
+    order = np.lexsort(
+        (
+            records["band"],
+            records["block_col"],
+            records["block_row"],
+            records["plane"],
+            records["t"],
+        )
+    )
+    return records[order]
+
+
 def _flat_address(records: np.ndarray, block_cols: int) -> np.ndarray:
     row = records["block_row"].astype(np.int64)
     col = records["block_col"].astype(np.int64)
@@ -358,29 +395,12 @@ def _trains(counts: list[np.ndarray], delays: list[np.ndarray], window: float) -
     """Records of the spikes ``i*d``, ``i = 1..|k|``, of every neuron, sorted."""
     parts = []
     for c, (k, d) in enumerate(zip(counts, delays, strict=True)):
-        bx = k.shape[1]
         n = np.abs(k).ravel()
         neuron = np.repeat(np.arange(n.size), n)
         rank = np.arange(neuron.size) - np.repeat(np.cumsum(n) - n, n) + 1
-        rec = np.empty(neuron.size, EVENT_DTYPE)
-        rec["t"] = np.minimum(rank * d.ravel()[neuron], window)
-        rec["plane"] = c
-        rec["band"] = neuron % _NCOEF
-        rec["block_col"] = (neuron // _NCOEF) % bx
-        rec["block_row"] = neuron // (_NCOEF * bx)
-        rec["polarity"] = np.sign(k.ravel()[neuron])
-        parts.append(rec)
-    records = np.concatenate(parts) if parts else np.zeros(0, EVENT_DTYPE)
-    order = np.lexsort(
-        (
-            records["band"],
-            records["block_col"],
-            records["block_row"],
-            records["plane"],
-            records["t"],
-        )
-    )
-    return records[order]
+        t = np.minimum(rank * d.ravel()[neuron], window)
+        parts.append(neuron_records(t, c, neuron, k.shape[1], np.sign(k.ravel()[neuron])))
+    return sorted_records(parts)
 
 
 def _unit_neuron(header: Header) -> LIF:
@@ -637,14 +657,8 @@ def from_events(
     True
     """
     records, header, window, tonic = _records(events, header)
-    if until is not None and until_ms is not None:
-        raise ParameterError("give until (a fraction of T) or until_ms, not both")
-    if until is not None:
-        if not positive("until", until) <= 1:
-            raise ParameterError(f"until is a fraction of the window in (0, 1], got {until!r}")
-        window = until * header.T
-    elif until_ms is not None:
-        window = positive("until_ms", until_ms)
+    asked = listening_instant(header.T, until, until_ms)
+    window = window if asked is None else asked
     level = _instant_level(header, header.T if window is None else window)
     instant = header.T / 2.0**level
     t = records["t"]
@@ -662,8 +676,7 @@ def from_events(
             raise ParameterError(f"event addresses outside plane {c}'s {by}x{bx} blocks")
     if np.any(plane >= len(grids)) or np.any(emitted["band"] >= _NCOEF):
         raise ParameterError("event addresses outside the image's planes or 64 bands")
-    view = Events(emitted, header, instant, np.zeros((len(grids), _NCOEF)), "input")
-    return image_from_counts(header, view.counts(), level)
+    return image_from_counts(header, _signed_counts(emitted, grids), level)
 
 
 def save_events(events: Events | TonicEvents, path, *, overwrite: bool = True) -> None:

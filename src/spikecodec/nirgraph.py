@@ -56,7 +56,7 @@ import numpy as np
 
 from .codec import spike_counts
 from .errors import LimitError, ParameterError
-from .events import EVENT_DTYPE, Events
+from .events import Events, neuron_records, sorted_records
 from .images import load_image
 from .params import (
     RGB_TO_YCOCG,
@@ -277,28 +277,12 @@ def events_from_spikes(graph, spikes, dt: float) -> Events:
         block = raster[:, pop["start"] : pop["start"] + pop["count"]]
         step, neuron = np.nonzero(block)
         repeat = block[step, neuron].astype(np.int64)
-        neuron = np.repeat(neuron, repeat)
         bx = block_grid(plane_shapes(header)[pop["plane"]])[1]
-        rec = np.empty(len(neuron), EVENT_DTYPE)
-        rec["t"] = np.repeat((step + 1) * dt_ms, repeat)
-        rec["plane"] = pop["plane"]
-        rec["band"] = neuron % _NCOEF
-        rec["block_col"] = (neuron // _NCOEF) % bx
-        rec["block_row"] = neuron // (_NCOEF * bx)
-        rec["polarity"] = 1 if pop["polarity"] == "on" else -1
-        parts.append(rec)
-    records = np.concatenate(parts)
-    order = np.lexsort(
-        (
-            records["band"],
-            records["block_col"],
-            records["block_row"],
-            records["plane"],
-            records["t"],
-        )
-    )
+        t = np.repeat((step + 1) * dt_ms, repeat)
+        polarity = 1 if pop["polarity"] == "on" else -1
+        parts.append(neuron_records(t, pop["plane"], np.repeat(neuron, repeat), bx, polarity))
     theta = np.array([band_thresholds(header, c) for c in range(len(plane_shapes(header)))])
     window = raster.shape[0] * dt_ms
     if abs(window - header.T) <= 1e-9 * header.T:  # T/dt steps, up to rounding
         window = header.T
-    return Events(records[order], header, window, theta, "simulated")
+    return Events(sorted_records(parts), header, window, theta, "simulated")

@@ -44,6 +44,7 @@ __all__ = [
     "domain_error",
     "encoding_header",
     "flag",
+    "listening_instant",
     "plane_shapes",
     "positive",
     "slice_instants",
@@ -157,6 +158,19 @@ def positive(name: str, value) -> float:
     if not (math.isfinite(value) and value > 0):
         raise ParameterError(f"{name} must be a positive finite number, got {value!r}")
     return value
+
+
+def listening_instant(T: float, until, until_ms) -> float | None:
+    """The instant (ms) to listen up to: ``until`` (a fraction of the window ``T`` in
+    ``(0, 1]``) or ``until_ms``, at most one of them; None if neither. Bad values raise
+    :class:`ParameterError`."""
+    if until is not None and until_ms is not None:
+        raise ParameterError("give until (a fraction of T) or until_ms, not both")
+    if until is not None:
+        if not positive("until", until) <= 1:
+            raise ParameterError(f"until is a fraction of the window in (0, 1], got {until!r}")
+        return until * T
+    return None if until_ms is None else positive("until_ms", until_ms)
 
 
 def flag(name: str, value) -> bool:
