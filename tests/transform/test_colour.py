@@ -14,7 +14,13 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import naive
-from spikecodec.transform.colour import colour_planes, rgb_to_ycocg_420, ycocg420_to_rgb
+from spikecodec.transform.colour import (
+    colour_planes,
+    rgb_to_ycocg_420,
+    rgb_to_ycocg_r,
+    ycocg420_to_rgb,
+    ycocg_r_to_rgb,
+)
 
 shapes = st.tuples(st.integers(1, 40), st.integers(1, 40))
 
@@ -165,3 +171,40 @@ def test_chroma_of_the_wrong_shape_is_refused():
     # The compiled loops do not check bounds: the wrapper refuses what would read past an array.
     with pytest.raises(ValueError, match="4:2:0"):
         ycocg420_to_rgb(np.zeros((5, 6)), np.zeros((2, 3)), np.zeros((2, 3)))
+
+
+# --------------------------------------------------------------------------------------------
+# The reversible YCoCg-R of the lossless path
+
+
+def test_ycocg_r_brings_every_rgb_colour_back_exactly():
+    levels = np.arange(0, 256, dtype=np.uint8)
+    red, green, blue = np.meshgrid(levels, levels[::5], levels[::3], indexing="ij")
+    rgb = np.stack([red, green, blue], axis=-1).reshape(-1, 1, 3)
+    y, co, cg = rgb_to_ycocg_r(rgb)
+    assert 0 <= y.min() and y.max() <= 255
+    assert -255 <= min(co.min(), cg.min()) and max(co.max(), cg.max()) <= 255
+    np.testing.assert_array_equal(ycocg_r_to_rgb(y, co, cg), rgb)
+
+
+def test_ycocg_r_is_twice_ycocg_in_chroma_and_ycocg_in_luma():
+    rng = np.random.default_rng(2)
+    rgb = rng.integers(0, 256, (9, 11, 3))
+    y, co, cg = rgb_to_ycocg_r(rgb)
+    ycc = naive.rgb_to_ycocg(rgb.astype(np.uint8))
+    # Within the flooring of its two half steps: |error| <= 1/2 for Co/2, 1 for Y and Cg/2.
+    assert np.abs(co / 2 - (ycc[1] - 128)).max() <= 0.5
+    assert np.abs(cg / 2 - (ycc[2] - 128)).max() <= 0.75
+    assert np.abs(y - ycc[0]).max() <= 1
+    known = rgb_to_ycocg_r(np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255]]]))
+    assert [p.tolist() for p in known] == [[[63, 127, 63]], [[255, 0, -255]], [[-127, 255, -127]]]
+
+
+def test_the_float_inverse_of_ycocg_r_is_linear():
+    rng = np.random.default_rng(4)
+    y, co, cg = rng.normal(100, 40, (3, 6, 5))
+    rgb = ycocg_r_to_rgb(y, co, cg)
+    assert rgb.dtype == np.float64
+    np.testing.assert_allclose(rgb[..., 1], y + cg / 2)
+    np.testing.assert_allclose(rgb[..., 0], y - cg / 2 + co / 2)
+    np.testing.assert_allclose(rgb[..., 2], y - cg / 2 - co / 2)

@@ -30,8 +30,10 @@ __all__ = [
     "downsample_420",
     "rgb_to_ycocg",
     "rgb_to_ycocg_420",
+    "rgb_to_ycocg_r",
     "upsample_420",
     "ycocg420_to_rgb",
+    "ycocg_r_to_rgb",
     "ycocg_to_rgb",
 ]
 
@@ -214,6 +216,27 @@ def upsample_420(plane: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     out = np.empty(shape)
     _upsample_420(plane, out, np.empty(plane.shape[1] + 4))
     return out
+
+
+def rgb_to_ycocg_r(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(H, W, 3) integer RGB -> int64 Y, Co, Cg (H, W) each, by YCoCg-R (module docstring)."""
+    red, green, blue = np.moveaxis(np.asarray(rgb, np.int64), -1, 0)
+    co = red - blue
+    t = blue + (co >> 1)
+    cg = green - t
+    return t + (cg >> 1), co, cg
+
+
+def ycocg_r_to_rgb(y: np.ndarray, co: np.ndarray, cg: np.ndarray) -> np.ndarray:
+    """Y, Co, Cg (H, W) each -> (H, W, 3) RGB: the exact inverse of :func:`rgb_to_ycocg_r`
+    (int64) for integer planes, its linear version (``>> 1`` read as ``/ 2``, float64) for float
+    ones."""
+    planes = np.broadcast_arrays(y, co, cg)
+    half = (lambda v: v / 2) if any(p.dtype.kind == "f" for p in planes) else (lambda v: v >> 1)
+    t = planes[0] - half(planes[2])
+    green = planes[2] + t
+    blue = t - half(planes[1])
+    return np.stack([blue + planes[1], green, blue], axis=-1)
 
 
 def colour_planes(image: np.ndarray, subsampling: str = "4:2:0") -> list[np.ndarray]:
