@@ -97,8 +97,8 @@ def exif_block(orientation: int = 6, description: str | None = "spikecodec fuzz 
 
 
 def make_seeds() -> list[tuple[str, bytes]]:
-    """Encoded streams covering the coder's paths: gray and RGB, odd sizes, all qualities, and
-    metadata chunks."""
+    """Encoded streams covering the coder's paths: gray and RGB, odd sizes, all qualities,
+    metadata chunks, lossless streams (a SAMPLES chunk)."""
     import spikecodec as sc
     from spikecodec.data import load_sample
 
@@ -118,6 +118,8 @@ def make_seeds() -> list[tuple[str, bytes]]:
         ("flat-gray-9x11-q60", flat, dict(quality=60)),
         ("k23-rgb-24x40-q30-chroma2", k23[50:74, 50:90], dict(quality=30, chroma=2.0)),
         ("k05-rgb-21x30-q60-icc-exif-xmp", k05[120:141, 90:120], dict(quality=60, **meta)),
+        ("k05-rgb-24x31-lossless", k05[60:84, 30:61], dict(lossless=True)),
+        ("k23-gray-16x21-lossless-xmp", gray23[70:86, 20:41], dict(lossless=True, xmp=_XMP)),
         (
             "k23-gray-19x26-q40-exif3-xmp",
             gray23[30:49, 140:166],
@@ -130,7 +132,7 @@ def make_seeds() -> list[tuple[str, bytes]]:
 # --------------------------------------------------------------------------------------------
 # Stream structure (the container's documented layout; its sizes from the container itself)
 
-HEADER_TYPE, SLICE_TYPE = 1, 2
+HEADER_TYPE, SLICE_TYPE, SAMPLES_TYPE = 1, 2, 3
 METADATA_TYPES = (8, 9, 10)  # ICC, EXIF, XMP
 MAX_LENGTH = (1 << 28) - 1  # a tag's length bits
 FIELDS_AT = 12  # the header chunk's payload: after the signature (4) and its head (8)
@@ -308,6 +310,7 @@ class Mutator:
             (self.exif_payload, 2),
             (self.ancillary_insert, 2),
             (self.critical_insert, 1),
+            (self.samples_chunk, 2),
             (self.chunk_type, 2),
             (self.huge_length, 2),
             (self.cut, 2),
@@ -545,13 +548,31 @@ class Mutator:
         return self._chunks_op(data, fn)
 
     def critical_insert(self, data: bytes) -> bytes:
-        """A critical chunk this reader must refuse: type 0, 3-7, or a second header."""
+        """A critical chunk this reader must refuse: type 0, 4-7, or a second header."""
         fields = split_stream(data)[0]
 
         def fn(chunks):
-            kind = self.rng.choice([0, 1, 3, 4, 5, 6, 7])
+            kind = self.rng.choice([0, 1, 4, 5, 6, 7])
             payload = fields if kind == HEADER_TYPE else self._random_payload()
             chunks.insert(self.rng.randrange(len(chunks) + 1), self._random_chunk(kind, payload))
+            return chunks
+
+        return self._chunks_op(data, fn)
+
+    def samples_chunk(self, data: bytes) -> bytes:
+        """A SAMPLES chunk (type 3) of known and unknown depths and transforms, or of another
+        length, put first (where it belongs) or elsewhere, or replacing the stream's own."""
+        depth = self.rng.choice([8, 8, 16, 0, self.rng.randrange(256)])
+        transform = self.rng.choice([0, 1, 1, 2, self.rng.randrange(256)])
+        payload = bytes([depth, transform])
+        if self.rng.random() < 0.1:
+            payload = self._random_payload()
+
+        def fn(chunks):
+            if chunks and isinstance(chunks[0], tuple) and chunks[0][0] == SAMPLES_TYPE:
+                chunks.pop(0)
+            at = 0 if self.rng.random() < 0.7 else self.rng.randrange(len(chunks) + 1)
+            chunks.insert(at, self._random_chunk(SAMPLES_TYPE, payload))
             return chunks
 
         return self._chunks_op(data, fn)

@@ -258,3 +258,53 @@ def code_with_models(bits, contexts, n_contexts: int) -> bytes:
             enc.bit(probability(models[ctx]), bit)
             models[ctx] = adapted(models[ctx], bit)
     return enc.finish()
+
+
+def lifting_53(x: list[int]) -> list[int]:
+    """One level of JPEG 2000's reversible 5/3 wavelet of an even-length sequence (ITU-T T.800
+    equations F-9 and F-10), interleaved: ``Y(2n+1) = X(2n+1) - floor((X(2n) + X(2n+2))/2)``,
+    ``Y(2n) = X(2n) + floor((Y(2n-1) + Y(2n+1) + 2)/4)``, periodic symmetric extension."""
+    n = len(x)
+
+    def mirror(i: int) -> int:
+        return -i if i < 0 else (2 * (n - 1) - i if i >= n else i)
+
+    y = list(x)
+    for i in range(1, n, 2):
+        y[i] = x[i] - (x[mirror(i - 1)] + x[mirror(i + 1)]) // 2
+    for i in range(0, n, 2):
+        y[i] = x[i] + (y[mirror(i - 1)] + y[mirror(i + 1)] + 2) // 4
+    return y
+
+
+def wavelet_blocks(plane: np.ndarray, levels: int = 3, low_shift: int = 3) -> np.ndarray:
+    """The 5/3 wavelet's Mallat picture of the edge-padded plane (rows, then columns, of the
+    low band, ``levels`` times), regrouped into 8x8 wavelet blocks: the coefficients of a
+    block's footprint placed as the bands lie in the picture, the low band times
+    ``2**low_shift``; zigzag order."""
+    m = padded_edge(np.asarray(plane, np.int64)).astype(object)
+    h, w = m.shape
+    for level in range(levels):
+        rows, cols = h >> level, w >> level
+        for r in range(rows):
+            y = lifting_53(list(m[r, :cols]))
+            m[r, :cols] = y[0::2] + y[1::2]
+        for c in range(cols):
+            y = lifting_53(list(m[:rows, c]))
+            m[:rows, c] = y[0::2] + y[1::2]
+    by, bx = h // 8, w // 8
+    out = np.zeros((by, bx, 8, 8), np.int64)
+    for i in range(by):
+        for j in range(bx):
+            for u in range(8):
+                for v in range(8):
+                    top = max(u, v)
+                    if top == 0:
+                        out[i, j, u, v] = m[i, j] * 2**low_shift
+                        continue
+                    level = 3 if top < 2 else (2 if top < 4 else 1)
+                    n = 8 >> level
+                    row = (h >> level if u >= n else 0) + i * n + u % n
+                    col = (w >> level if v >= n else 0) + j * n + v % n
+                    out[i, j, u, v] = m[row, col]
+    return out.reshape(by, bx, 64)[..., JPEG_ZIGZAG]

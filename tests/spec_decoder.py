@@ -1,4 +1,5 @@
-"""A decoder of the ``.spk`` format (version 12) written from ``docs/FORMAT.md`` alone.
+"""A decoder of the ``.spk`` format (version 12, lossless streams included) written from
+``docs/FORMAT.md`` alone.
 
 It shares nothing with spikecodec (no import of the package at all): the container, the range
 decoder, the contexts and passes, the reconstruction, the inverse transform and the colour
@@ -150,6 +151,8 @@ class Header:
     chroma: float
     slices: int
     size: int
+    depth: int = 8  # section 5.3
+    transform: int = 0
 
     @property
     def cut(self) -> bool:
@@ -229,7 +232,9 @@ def read_stream(data: bytes, max_pixels: int = MAX_PIXELS) -> Stream:
             break
         if pos + 8 + length > size and not h.cut:
             raise SpecError("a chunk's length runs past the end of the stream")
-        if kind < 8 and kind != 2:
+        if kind == 3 and pos != HEADER_SIZE:
+            raise SpecError("SAMPLES not right after the header")
+        if kind < 8 and kind not in (2, 3):
             raise SpecError(f"critical chunk of type {kind}")
         if kind != 2 and stream.slices:
             raise SpecError(f"a chunk of type {kind} after the first slice")
@@ -246,8 +251,20 @@ def read_stream(data: bytes, max_pixels: int = MAX_PIXELS) -> Stream:
                 break
             stream.slices.append(payload)
         elif len(payload) < length:
+            if kind == 3:
+                raise SpecError("truncated inside SAMPLES")
             stream.first_slice = head + 8 + length  # past the bytes present: no cut
             break
+        elif kind == 3:
+            if not ok:
+                raise SpecError("SAMPLES checksum")
+            if length != 2 or payload[0] != 8 or payload[1] > 1:
+                raise SpecError("SAMPLES this reader does not know")
+            if payload[1] == 1 and h.mode == 1:
+                raise SpecError("reversible 4:2:0")
+            h.depth, h.transform = payload[0], payload[1]
+        elif not ok and _crc(struct.pack("<I", (kind - 8) << 28 | length), payload) == crc:
+            raise SpecError(f"a chunk of type {kind - 8} with its type bit 3 damaged")
         elif not ok:
             stream.damaged.append(kind)
         elif kind in (8, 9, 10):
@@ -582,6 +599,8 @@ def table_weights(table: int, chroma: bool) -> np.ndarray:
 
 def band_thresholds(h: Header, c: int) -> np.ndarray:
     """Section 7.3."""
+    if h.transform == 1:
+        return np.full(64, h.theta)
     weights = table_weights(h.table, c > 0)
     if c == 0:
         return h.theta * weights
@@ -760,9 +779,85 @@ def _round(v: np.ndarray) -> np.ndarray:
     return np.clip(np.round(v), 0, 255).astype(np.uint8)  # np.round: half to even
 
 
+def _inverse_lift(low: list, high: list) -> list:
+    """Section 16.6: one level backwards along a sequence; exact on ints, the roundings'
+    means on floats."""
+    m = len(low)
+    exact = all(isinstance(v, int) for v in low + high)
+
+    def update(a, b):
+        return (a + b + 2) // 4 if exact else (a + b) / 4 + 0.125
+
+    def predict(a, b):
+        return (a + b) // 2 if exact else (a + b) / 2 - 0.25
+
+    even = [low[i] - update(high[max(i - 1, 0)], high[i]) for i in range(m)]
+    odd = [high[i] + predict(even[i], even[min(i + 1, m - 1)]) for i in range(m)]
+    return [v for pair in zip(even, odd) for v in pair]
+
+
+def inverse_wavelet(coeffs, by: int, bx: int, shape: tuple[int, int]):
+    """Section 16.6: the plane (level restored) as a list of rows, from zigzag coefficients
+    ``coeffs[b][k]`` (ints or floats)."""
+    exact = all(isinstance(v, int) for row in coeffs for v in row)
+    H, W = 8 * by, 8 * bx
+    picture = [[0] * W for _ in range(H)]  # the Mallat picture of section 16.6
+    for i in range(by):
+        for j in range(bx):
+            for k in range(64):
+                u, v = divmod(ZIGZAG[k], 8)
+                value = coeffs[i * bx + j][k]
+                if u == v == 0:
+                    picture[i][j] = value >> 3 if exact else value / 8
+                    continue
+                level = 1 if max(u, v) >= 4 else (2 if max(u, v) >= 2 else 3)
+                m = 8 >> level
+                row = (H >> level if u >= m else 0) + i * m + u % m
+                col = (W >> level if v >= m else 0) + j * m + v % m
+                picture[row][col] = value
+    for level in (3, 2, 1):
+        rows, cols = H >> (level - 1), W >> (level - 1)
+        for c in range(cols):  # the columns first, then the rows
+            column = [picture[r][c] for r in range(rows)]
+            for r, value in enumerate(_inverse_lift(column[: rows // 2], column[rows // 2 :])):
+                picture[r][c] = value
+        for r in range(rows):
+            row = picture[r][:cols]
+            picture[r][:cols] = _inverse_lift(row[: cols // 2], row[cols // 2 :])
+    return [row[: shape[1]] for row in picture[: shape[0]]]
+
+
+def _reversible_decode(h: Header, planes: list) -> np.ndarray:
+    """Sections 15 and 16.6."""
+    values = []
+    for c, (pl, shape) in enumerate(zip(planes, plane_shapes(h))):
+        if all(lv == 0 for row in pl.level for lv in row):
+            coeffs = [
+                [pl.sign[b][f] * pl.prefix[b][f] for f in range(64)] for b in range(len(pl.prefix))
+            ]
+        else:
+            coeffs = [[float(v) for v in row] for row in reconstruct(h, pl, c).reshape(-1, 64)]
+        plane = inverse_wavelet(coeffs, pl.by, pl.bx, shape)
+        values.append([[v + (128 if c == 0 else 0) for v in row] for row in plane])
+    if h.mode == 0:
+        return _round(np.array(values[0], dtype=np.float64))
+    out = np.empty((h.height, h.width, 3))
+    for r in range(h.height):
+        for x in range(h.width):
+            y, co, cg = (values[c][r][x] for c in range(3))
+            exact = all(isinstance(v, int) for v in (y, co, cg))
+            t = y - (cg >> 1 if exact else cg / 2)
+            green = cg + t
+            blue = t - (co >> 1 if exact else co / 2)
+            out[r, x] = blue + co, green, blue
+    return _round(out)
+
+
 def decode(data: bytes, until: float | None = None) -> np.ndarray:
     """The image: uint8 ``(H, W)`` or ``(H, W, 3)``."""
     h, planes = decode_counts(data, until)
+    if h.transform == 1:
+        return _reversible_decode(h, planes)
     shapes = plane_shapes(h)
     values = [inverse_transform(reconstruct(h, pl, c), shapes[c]) for c, pl in enumerate(planes)]
     if h.mode == 0:

@@ -56,6 +56,7 @@ ENCODE = {
     "exif": st.one_of(st.integers(), st.lists(st.integers(), max_size=2), st.booleans()),
     "xmp": st.one_of(st.integers(), st.lists(st.integers(), max_size=2), st.booleans()),
     "strip": not_bool,
+    "lossless": not_bool,
 }
 DECODE = {
     "until": st.one_of(not_real, non_finite, not_positive, st.floats(min_value=1.0001)),

@@ -1,13 +1,21 @@
 """The spike codec: ``encode(image) -> bytes`` and ``decode(bytes) -> image``.
 
 Pipeline: colour (YCoCg for RGB, chroma at 4:2:0 or 4:4:4, :mod:`.transform`) -> lapped 8x8
-DCT -> one ON/OFF LIF
+DCT (or, lossless, YCoCg-R and the reversible 5/3 wavelet) -> one ON/OFF LIF
 pair per coefficient, band ``f`` with threshold ``theta_f = theta * W[f]`` and bias current
 ``b_f = beta*C*theta_f/T``, observed for ``T`` ms (every band quantized by the one
 unit-threshold quantizer on ``x/theta_f``, :func:`~spikecodec.quantizer.unit_quantizer`) ->
 spike counts -> entropy-coded time slices (:mod:`.entropy`) -> container (:mod:`.format`).
 Decoding runs it backwards from whatever prefix of the stream it has, reconstructing each count
 inside its cell (:mod:`.reconstruction`).
+
+Lossless (``lossless=True``): the samples (level-shifted by 128, RGB through YCoCg-R at
+4:4:4) go through JPEG 2000's reversible 5/3 wavelet (:mod:`.transform.wavelet`), and every
+band's threshold is ``theta = T/C``, a step of one: with the default neurons (``R*C =
+100*T``, ``bias`` 0.4) the cell of count ``k`` at the whole window is ``[k - 0.395, k +
+0.605)``, so the counts are the integer coefficients themselves (checked: neurons for which
+they are not are refused), the whole stream decodes exactly, and each earlier instant
+``T/2**j`` gives the coefficients ``k >> j`` coarser, a lossy image like any cut stream's.
 
 The chroma resolution is the encoder's choice per image (``subsampling="auto"``): both are
 quantized and coded on a quarter of the image's rows, and the one of the lower cost
@@ -61,10 +69,17 @@ from .params import (
     whole,
 )
 from .quantizer import NeuroQuantizer, unit_quantizer
-from .reconstruction import plane_image
+from .reconstruction import plane_image, reversible_plane
 from .tables import BLOCK
 from .transform import colour_image, colour_planes, lapped_dct
-from .transform.colour import downsample_420, rgb_to_ycocg, upsample_420
+from .transform.colour import (
+    downsample_420,
+    rgb_to_ycocg,
+    rgb_to_ycocg_r,
+    upsample_420,
+    ycocg_r_to_rgb,
+)
+from .transform.wavelet import wavelet
 
 __all__ = [
     "decode",
@@ -72,6 +87,7 @@ __all__ = [
     "decode_progressive",
     "encode",
     "image_from_counts",
+    "plane_coefficients",
     "spike_counts",
 ]
 
@@ -135,6 +151,42 @@ def _subsampling(image: np.ndarray, header: Header, quantizer) -> str:
     return min(costs, key=costs.get)
 
 
+def plane_coefficients(array: np.ndarray, header: Header) -> Iterator[np.ndarray]:
+    """The coefficients each colour plane's neurons are fed, plane by plane (each plane dropped
+    once transformed): the lapped DCT of the colour planes, or, for a reversible ``header``,
+    the 5/3 wavelet of the level-shifted YCoCg-R planes (integers)."""
+    if header.reversible:
+        offset = 1 << (header.depth - 1)
+        if array.ndim == 2:
+            yield wavelet(array.astype(np.int64) - offset)
+            return
+        y, co, cg = rgb_to_ycocg_r(array)
+        pending = [y - offset, co, cg]
+        del y, co, cg
+        while pending:
+            yield wavelet(pending.pop(0))
+        return
+    pending = colour_planes(array, header.subsampling)
+    while pending:
+        yield lapped_dct(pending.pop(0))
+
+
+def _counts_of(array: np.ndarray, header: Header, quantizer) -> list[np.ndarray]:
+    """The signed counts of every plane; a lossless stream's must be its integer coefficients
+    (module docstring)."""
+    counts = []
+    for c, coeffs in enumerate(plane_coefficients(array, header)):
+        counts.append(quantizer.encode(coeffs, band_thresholds(header, c)))
+        if header.reversible and not np.array_equal(counts[-1], coeffs):
+            raise ParameterError(
+                "lossless=True needs neurons whose spike counts are the integers they are fed: "
+                f"those of R={header.R:g}, C={header.C:g}, T={header.T:g}, "
+                f"bias={float(header.bias):g} are not (keep R*C well above T and bias near "
+                "0.4)"
+            )
+    return counts
+
+
 def spike_counts(
     image,
     quality: float | None = None,
@@ -148,6 +200,7 @@ def spike_counts(
     chroma: float | None = DEFAULTS["chroma"],
     tune: str = DEFAULTS["tune"],
     subsampling: str = DEFAULTS["subsampling"],
+    lossless: bool = False,
 ) -> tuple[Header, list[np.ndarray]]:
     """The neurons' signed spike counts of an image: what :func:`encode` codes.
 
@@ -181,6 +234,9 @@ def spike_counts(
         structure (``"ssim"``, the default: chroma 2) or PSNR over R, G and B (chroma 1).
     subsampling : {"auto", "4:2:0", "4:4:4"}
         The chroma resolution; ``"auto"`` (the default) chooses per image (module docstring).
+    lossless : bool
+        Code the image exactly (module docstring): the thresholds are then set (no
+        ``quality``, ``theta``, ``table``, ``tune`` or ``chroma``), chroma at 4:4:4.
 
     Bad parameters raise :class:`~spikecodec.ParameterError`.
     """
@@ -189,6 +245,11 @@ def spike_counts(
         raise ParameterError(
             f"subsampling must be one of {', '.join(SUBSAMPLINGS)}, got {subsampling!r}"
         )
+    if subsampling == "auto":
+        subsampling = "4:4:4" if flag("lossless", lossless) and array.ndim == 3 else "4:2:0"
+        choose = array.ndim == 3 and not lossless
+    else:
+        choose = False
     header = encoding_header(
         "L" if array.ndim == 2 else "RGB",
         array.shape[1],
@@ -202,15 +263,13 @@ def spike_counts(
         bias=bias,
         chroma=chroma,
         tune=tune,
-        subsampling="4:2:0" if subsampling == "auto" else subsampling,
+        subsampling=subsampling,
+        lossless=lossless,
     )
     quantizer = _quantizer(header)
-    if array.ndim == 3 and subsampling == "auto":
+    if choose:
         header = replace(header, subsampling=_subsampling(array, header, quantizer))
-    pending, counts = colour_planes(array, header.subsampling), []
-    while pending:  # a plane is dropped once transformed, its coefficients once quantized
-        thresholds = band_thresholds(header, len(counts))
-        counts.append(quantizer.encode(lapped_dct(pending.pop(0)), thresholds))
+    counts = _counts_of(array, header, quantizer)
     slices = number_of_slices(counts)
     if slices > MAX_SLICES:
         raise SpikeCodecError(
@@ -233,6 +292,7 @@ def encode(
     chroma: float | None = DEFAULTS["chroma"],
     tune: str = DEFAULTS["tune"],
     subsampling: str = DEFAULTS["subsampling"],
+    lossless: bool = False,
     target_bytes: int | None = None,
     target_bpp: float | None = None,
     target_psnr: float | None = None,
@@ -245,11 +305,11 @@ def encode(
 
     The image (an array, a PIL image, a path, a file object or an image file's bytes) and the
     neurons' parameters are those of :func:`spike_counts` (``quality`` 1..100, or ``theta``;
-    ``R``, ``C``, ``T``, ``table``, ``bias``, ``chroma``, ``tune``, ``subsampling``). A target,
-    exactly ``target_bytes`` bytes, ``target_bpp`` bits per pixel (``floor(bpp*W*H/8)``
-    bytes) or the fewest bytes reaching ``target_psnr`` dB, is met by cutting a stream (a cut
-    stream): that of ``quality`` or ``theta`` when given, else the coarsest that reaches the
-    target (see :mod:`spikecodec.ratecontrol`).
+    ``R``, ``C``, ``T``, ``table``, ``bias``, ``chroma``, ``tune``, ``subsampling``;
+    ``lossless``). A target, exactly ``target_bytes`` bytes, ``target_bpp`` bits per pixel
+    (``floor(bpp*W*H/8)`` bytes) or the fewest bytes reaching ``target_psnr`` dB, is met by
+    cutting a stream (a cut stream): that of ``quality``, ``theta`` or ``lossless`` when given,
+    else the coarsest that reaches the target (see :mod:`spikecodec.ratecontrol`).
 
     The stream carries the image's ICC profile, EXIF and XMP (read from a PIL image or file;
     ``icc_profile``, ``exif`` and ``xmp`` set or replace them; EXIF orientation is kept as
@@ -259,9 +319,8 @@ def encode(
     metadata = _metadata(
         info, icc_profile=icc_profile, exif=exif, xmp=xmp, strip=flag("strip", strip)
     )
-    neurons = dict(
-        R=R, C=C, T=T, table=table, bias=bias, chroma=chroma, tune=tune, subsampling=subsampling
-    )
+    neurons = dict(R=R, C=C, T=T, table=table, bias=bias, chroma=chroma, tune=tune)
+    neurons.update(subsampling=subsampling, lossless=lossless)
 
     def stream(quality=None, theta=None) -> bytes:
         header, counts = spike_counts(array, quality, theta=theta, **neurons)
@@ -270,7 +329,7 @@ def encode(
 
     if target_bytes is None and target_bpp is None and target_psnr is None:
         return stream(quality, theta)
-    fixed = quality is not None or theta is not None
+    fixed = quality is not None or theta is not None or lossless is True
     return ratecontrol.cut_to_target(
         array,
         lambda: stream(quality, theta) if fixed else stream(100),
@@ -343,7 +402,24 @@ def _stream_layouts(header: Header) -> list[Layout]:
         raise SpikeCodecError(f"invalid neuron parameters in the header: {err}") from err
 
 
+def _reversible_image(header: Header, states: list[PlaneState]) -> np.ndarray:
+    """The image of a lossless stream's counts: exact once every count is whole, else the
+    linear inverses' image, rounded and clipped."""
+    quantizer = _quantizer(header)
+    planes = [
+        reversible_plane(st, quantizer, band_thresholds(header, c), shape)
+        for c, (st, shape) in enumerate(zip(states, plane_shapes(header), strict=True))
+    ]
+    planes[0] = planes[0] + (1 << (header.depth - 1))
+    image = planes[0] if header.mode == "L" else ycocg_r_to_rgb(*planes)
+    if image.dtype.kind == "f":
+        image = np.rint(image)
+    return np.clip(image, 0, (1 << header.depth) - 1).astype(np.uint8)
+
+
 def _image(header: Header, states: list[PlaneState]) -> np.ndarray:
+    if header.reversible:
+        return _reversible_image(header, states)
     quantizer = _quantizer(header)
     dtype = np.uint8 if header.mode == "L" else np.float64
     planes = [

@@ -78,7 +78,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from ._io import write_atomic
-from .codec import decode_counts, image_from_counts, spike_counts
+from .codec import decode_counts, image_from_counts, plane_coefficients, spike_counts
 from .errors import LimitError, ParameterError, SpikeCodecError
 from .format.container import MAGIC, read_header
 from .images import load_image
@@ -94,7 +94,6 @@ from .params import (
 )
 from .quantizer import unit_quantizer
 from .tables import BLOCK, ZIGZAG
-from .transform import colour_planes, lapped_dct
 
 __all__ = [
     "DENSE_MAX_BYTES",
@@ -431,11 +430,9 @@ def _image_events(image, options: dict, max_events: int) -> Events:
     quantizer = unit_quantizer(header.R, header.C, header.T, header.bias)
     lif = quantizer.lif
     thetas, delays = [], []
-    for c, (plane, k) in enumerate(
-        zip(colour_planes(array, header.subsampling), counts, strict=True)
-    ):
+    for c, (coeffs, k) in enumerate(zip(plane_coefficients(array, header), counts, strict=True)):
         theta = band_thresholds(header, c)
-        x = lapped_dct(plane) / theta
+        x = coeffs / theta
         if not np.array_equal(quantizer.encode(x), k):  # the codec's pipeline changed under us
             raise SpikeCodecError("internal error: the coefficients do not give the counts")
         thetas.append(theta)

@@ -184,6 +184,11 @@ def to_nir(image, *, threshold: str = "band", max_weights: int = MAX_WEIGHTS, **
     if not isinstance(threshold, str) or threshold not in THRESHOLDS:
         raise ParameterError(f"threshold must be one of {', '.join(THRESHOLDS)}, got {threshold!r}")
     whole("max_weights", max_weights)
+    if options.get("lossless") is True:
+        raise ParameterError(
+            "lossless=True has no NIR graph: its wavelet rounds at every lifting step, which no "
+            "Affine node holds (the graph is the lossy encoder's)"
+        )
     array = load_image(image)
     header, _ = spike_counts(array, **options)
     if _size(header) > max_weights:

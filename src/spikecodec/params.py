@@ -6,7 +6,8 @@ One owner for what the encoder is told and what a decoder derives from the strea
   libjpeg's scale, or the base threshold ``theta`` itself; the membrane ``R``, ``C`` and the
   window ``T`` (ms, ``tau = R*C`` in ms); the threshold ``table``; the bias current ``bias`` as
   a fraction ``beta`` of a step; the chroma planes' threshold factor ``chroma`` (or the
-  ``tune`` that sets it) and their resolution ``subsampling``;
+  ``tune`` that sets it) and their resolution ``subsampling``; ``lossless``, the reversible
+  path whose thresholds are one integer step;
 - their domains, checked with :class:`~spikecodec.ParameterError` on the way in
   (:func:`encoding_header`) and by the container on the way out (:func:`domain_error`);
 - the :class:`Header` a stream starts with, and its geometry: the colour planes' shapes
@@ -17,7 +18,7 @@ One owner for what the encoder is told and what a decoder derives from the strea
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -70,7 +71,7 @@ DEFAULTS = {
 }
 """The encoder's defaults: ``R*C = 100*T``, the nearly uniform (little leak) regime; the chroma
 factor from the tune."""
-ENCODE_OPTIONS = ("quality", "theta", *DEFAULTS)
+ENCODE_OPTIONS = ("quality", "theta", *DEFAULTS, "lossless")
 """The keyword parameters of :func:`spikecodec.encode` that set the neurons."""
 MODES = ("L", "RGB")
 """Image modes."""
@@ -101,7 +102,10 @@ class Header:
     ``beta`` of a step, ``table`` the id of the threshold table
     (:data:`~spikecodec.tables.TABLES`), ``chroma`` the chroma planes' threshold factor (see
     :func:`band_thresholds`), ``slices`` the number of time slices (bit-planes of the counts);
-    ``cut`` marks a cut stream, which may end before its last slice, inside one.
+    ``cut`` marks a cut stream, which may end before its last slice, inside one. ``depth`` is
+    the bits per sample; ``reversible`` marks a lossless stream: the integer transforms
+    (:mod:`~spikecodec.transform.integer`, YCoCg-R) and one threshold ``theta`` for every band
+    and plane, so that the last slice's counts are the integer coefficients themselves.
     """
 
     mode: str
@@ -117,6 +121,8 @@ class Header:
     slices: int
     cut: bool = False
     subsampling: str = "4:2:0"
+    depth: int = 8
+    reversible: bool = False
 
 
 def domain_error(name: str, value) -> str | None:
@@ -213,6 +219,7 @@ def encoding_header(
     chroma=DEFAULTS["chroma"],
     tune=DEFAULTS["tune"],
     subsampling="4:2:0",
+    lossless=False,
 ) -> Header:
     """The header of a stream encoding an image of ``mode`` and size with these parameters
     (those of :func:`spikecodec.encode`), every one checked (:class:`ParameterError`).
@@ -223,9 +230,26 @@ def encoding_header(
     ``bias`` and ``chroma`` are rounded to the float32 the header stores, so that the encoder
     quantizes with what the decoder reads. ``subsampling`` is a resolution (the caller decides
     ``"auto"``); ``slices`` is 1 until the counts are known.
+
+    ``lossless=True`` makes a reversible stream: ``theta = T/C``, so that every band's step
+    ``C*theta/T`` is one integer (neither ``quality``, ``theta``, ``chroma`` nor another
+    ``table`` or ``tune`` then apply, and are refused), RGB at 4:4:4.
     """
     if quality is not None and theta is not None:
         raise ParameterError("give either quality or theta, not both")
+    if flag("lossless", lossless):
+        given = [name for name, v in (("quality", quality), ("theta", theta)) if v is not None]
+        given += [] if chroma is None else ["chroma"]
+        for name, value in (("table", table), ("tune", tune)):
+            if not (isinstance(value, str) and value == DEFAULTS[name]):
+                given.append(name)
+        if mode == "RGB" and subsampling != "4:4:4":
+            given.append("subsampling")
+        if given:
+            raise ParameterError(
+                "lossless=True sets the thresholds (one integer step for every band) and codes "
+                f"chroma at 4:4:4: do not give {', '.join(given)}"
+            )
     R, C, T = (_checked(name, v) for name, v in (("R", R), ("C", C), ("T", T)))
     if not isinstance(table, str) or table not in TABLES:
         raise ParameterError(f"table must be one of {', '.join(TABLES)}, got {table!r}")
@@ -238,12 +262,17 @@ def encoding_header(
     bias = _checked("bias", np.float32(_real("bias", bias)))
     chroma = TUNES[tune] if chroma is None else chroma
     chroma = _checked("chroma", np.float32(_real("chroma", chroma)))
+    if lossless:
+        theta = T / C
     if theta is None:
         step = quality_to_step(_real("quality", DEFAULT_QUALITY if quality is None else quality))
         theta = step * T / C
     theta = _checked("theta", theta)
     table = TABLES.index(table)
-    return Header(mode, width, height, R, C, T, theta, bias, table, chroma, 1, False, subsampling)
+    if lossless:
+        table, chroma = TABLES.index("flat"), 1.0
+    header = Header(mode, width, height, R, C, T, theta, bias, table, chroma, 1, False, subsampling)
+    return replace(header, reversible=lossless)
 
 
 def block_grid(shape: tuple[int, int]) -> tuple[int, int]:
@@ -273,7 +302,10 @@ def chroma_factor(header: Header, plane: int) -> float:
 
 def band_thresholds(header: Header, plane: int) -> np.ndarray:
     """The 64 thresholds ``theta_f = theta * W[f]`` (zigzag order) of colour plane ``plane``
-    (0 luma, 1 Co, 2 Cg), a chroma plane's table also times :func:`chroma_factor`."""
+    (0 luma, 1 Co, 2 Cg), a chroma plane's table also times :func:`chroma_factor`; of a
+    reversible stream, ``theta`` for every band of every plane."""
+    if header.reversible:
+        return np.full(BLOCK * BLOCK, header.theta)
     weights = table_weights(TABLES[header.table], plane > 0)
     return header.theta * weights * (chroma_factor(header, plane) if plane else 1.0)
 

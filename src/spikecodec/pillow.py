@@ -99,9 +99,11 @@ class SpkImageFile(ImageFile.ImageFile):
         assert self.fp is not None
         head = self.fp.read(container.HEADER_SIZE)
         try:
-            header = container.read_header(head, _max_pixels())
-            prefix = head + self._metadata_chunks()
-            self.info.update(container.unpack(prefix, _max_pixels()).metadata)
+            container.read_header(head, _max_pixels())
+            prefix = head + self._metadata_chunks()  # SAMPLES and metadata too
+            stream = container.unpack(prefix, _max_pixels())
+            header = stream.header
+            self.info.update(stream.metadata)
         except SpikeCodecError as err:  # Pillow's "not this format / broken header" signal
             raise SyntaxError(f"not a valid spikecodec stream: {err}") from err
         self.spk_header = header
@@ -110,8 +112,8 @@ class SpkImageFile(ImageFile.ImageFile):
         self.tile = [ImageFile._Tile(_DECODER, (0, 0, *self._size), 0, (header.mode,))]
 
     def _metadata_chunks(self) -> bytes:
-        """The chunks between the header and the first time slice (metadata), read from the
-        file."""
+        """The chunks between the header and the first time slice (SAMPLES, metadata), read
+        from the file."""
         assert self.fp is not None
         chunks = b""
         while len(head := self.fp.read(container.CHUNK_HEAD_SIZE)) == container.CHUNK_HEAD_SIZE:

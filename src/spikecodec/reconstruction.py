@@ -12,6 +12,10 @@ neurons (``k = 0``) give 0.
 
 :func:`plane_image` dequantizes and inverse-transforms a slab of block rows at a time
 (``_SLAB`` coefficients), so that a decoder never holds the whole coefficient array.
+:func:`reversible_plane` reconstructs a plane of a lossless stream: once every count is known
+at the whole window, the counts are the integer coefficients and the integer inverse DCT gives
+the samples exactly; before, the coefficients reconstructed as above go through its linear
+inverse.
 """
 
 from __future__ import annotations
@@ -23,8 +27,9 @@ from .entropy import PlaneState
 from .params import MAX_SLICES
 from .quantizer import NeuroQuantizer
 from .transform import Synthesis
+from .transform.wavelet import inverse_wavelet
 
-__all__ = ["plane_image"]
+__all__ = ["plane_image", "reversible_plane"]
 
 _EDGES = 1 << 20  # thresholds tabulated at most to dequantize; past them, computed per count
 _SLAB = 1 << 15  # coefficients dequantized and inverse-transformed at a time
@@ -131,3 +136,15 @@ def plane_image(
         dequantizer.into(slice(i * bx, (i + len(part)) * bx), part.reshape(-1, 64))
         synthesis.feed(part)
     return synthesis.image()
+
+
+def reversible_plane(
+    state: PlaneState, quantizer: NeuroQuantizer, thresholds: np.ndarray, shape
+) -> np.ndarray:
+    """A colour plane of ``shape`` of a lossless stream (module docstring): int64 samples once
+    every count is known at level 0, else float64."""
+    if not state.level.any():
+        return inverse_wavelet(state.sign * state.prefix.astype(np.int64), shape)
+    coeffs = np.zeros(state.prefix.shape)
+    _Dequantizer(state, quantizer, thresholds).into(slice(None), coeffs.reshape(-1, 64))
+    return inverse_wavelet(coeffs, shape)

@@ -128,6 +128,17 @@ def test_info_prints_size_and_slices(tmp_path, png, capsys):
     assert "truncated" not in out and " of " not in out.split("chunks")[1]
 
 
+def test_info_says_a_stream_is_lossless(tmp_path, png, capsys):
+    spk = tmp_path / "x.spk"
+    assert main(["encode", str(png), str(spk), "--lossless", "--verbose"]) == 0
+    assert "lossless" in capsys.readouterr().err
+    assert main(["info", str(spk)]) == 0
+    out = capsys.readouterr().out
+    assert "samples     8 bits, lossless" in out and "40x48 RGB 4:4:4" in out
+    assert "table" not in out
+    assert out.split("chunks")[1].split()[6] == "SAMPLES"  # right after the HEADER
+
+
 def test_info_on_a_truncated_stream_reports_the_partial_slice(tmp_path, png, capsys):
     spk, cut = tmp_path / "x.spk", tmp_path / "cut.spk"
     assert main(["encode", str(png), str(spk), "-q", "90"]) == 0

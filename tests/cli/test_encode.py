@@ -113,8 +113,25 @@ def test_the_output_path_is_checked_before_any_work(
     assert message in capsys.readouterr().err
 
 
+def test_lossless_through_the_command_gives_the_png_back(tmp_path, rgb, capsys):
+    src, spk, png = tmp_path / "in.png", tmp_path / "x.spk", tmp_path / "out.png"
+    src.write_bytes(png_bytes(rgb))
+    assert main(["encode", str(src), str(spk), "--lossless", "--quiet"]) == 0
+    assert spk.read_bytes() == sc.encode(rgb, lossless=True)
+    assert main(["decode", str(spk), str(png), "--quiet"]) == 0
+    np.testing.assert_array_equal(np.asarray(Image.open(png)), rgb)
+    assert main(["encode", str(src), str(spk), "--lossless", "--bytes", "900", "--force"]) == 0
+    assert spk.read_bytes() == sc.truncate(sc.encode(rgb, lossless=True), 900)
+    assert main(["encode", str(src), str(spk), "--lossless", "--table", "jpeg", "--force"]) != 0
+    assert "do not give table" in capsys.readouterr().err
+
+
 def test_conflicting_options_are_usage_errors(tmp_path, capsys):
-    for argv in (["-q", "10", "--theta", "800"], ["--bpp", "1", "--bytes", "900"]):
+    for argv in (
+        ["-q", "10", "--theta", "800"],
+        ["--bpp", "1", "--bytes", "900"],
+        ["-q", "90", "--lossless"],
+    ):
         with pytest.raises(SystemExit) as info:
             main(["encode", "a.png", "b.spk", *argv])
         assert info.value.code == 2

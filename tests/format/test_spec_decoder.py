@@ -123,7 +123,7 @@ def outcome_of_library(data: bytes):
     types = {"ICC": 8, "EXIF": 9, "XMP": 10}
     damaged = sorted(types[n] if n in types else int(n.split()[-1]) for n in stream.damaged)
     partial = bytes(stream.partial), stream.partial.declared
-    return stream.slices, partial, metadata, damaged, stream.first_slice
+    return stream.slices, partial, metadata, damaged, stream.first_slice, stream.header.reversible
 
 
 def outcome_of_spec(data: bytes):
@@ -137,6 +137,7 @@ def outcome_of_spec(data: bytes):
         stream.metadata,
         sorted(stream.damaged),
         stream.first_slice,
+        stream.header.transform == 1,
     )
 
 
@@ -191,7 +192,7 @@ def test_reading_damaged_streams(entry):
                 struct.pack_into("<I", damaged, head, kind << 28 | new_length)
                 with_crc(damaged, head, min(new_length, len(data) - head - 8))
                 same_outcome(bytes(damaged))
-        assert tag >> 28 in (2, 8, 9, 10)
+        assert tag >> 28 in (2, 3, 8, 9, 10)
     header = bytearray(data)
     for offset, fmt, values in [
         (12, "B", (11, 13)),
@@ -208,6 +209,13 @@ def test_reading_damaged_streams(entry):
             damaged = bytearray(header)
             struct.pack_into("<" + fmt, damaged, offset, value)
             with_crc(damaged, 4, 57)
+            same_outcome(bytes(damaged))
+    if stream.header.reversible:  # a SAMPLES chunk with its CRC right: other depths, transforms
+        for payload in (b"\x08\x00", b"\x10\x01", b"\x08\x02", b"\x07\x01"):
+            damaged = bytearray(data)
+            at = container.HEADER_SIZE
+            damaged[at + 8 : at + 10] = payload
+            with_crc(damaged, at, 2)
             same_outcome(bytes(damaged))
 
 

@@ -133,6 +133,27 @@ VECTORS = [
         {"quality": 60, "table": "flat", "bias": 0.0},
         None,
     ),
+    (
+        "lossless-gray-24x40.spk",
+        "lossless: a SAMPLES chunk, the 5/3 wavelet, exact",
+        ("kodim05", (96, 120), (96, 136), True),
+        {"lossless": True},
+        None,
+    ),
+    (
+        "lossless-rgb-9x17.spk",
+        "lossless RGB at odd sizes: YCoCg-R, 4:4:4, partial blocks",
+        ("kodim05", (40, 49), (40, 57), False),
+        {"lossless": True},
+        None,
+    ),
+    (
+        "cut-lossless-rgb-32x48.spk",
+        "a lossless stream cut inside its largest time slice: the wavelet's linear inverse",
+        ("kodim23", (64, 96), (96, 144), False),
+        {"lossless": True},
+        "middle of the largest slice",
+    ),
 ]
 
 

@@ -5,12 +5,13 @@
     spikecodec encode IN OUT [options]          # one image; IN or OUT may be - (stdin, stdout)
     spikecodec encode IN... --out DIR [-r]      # files and folders of images into DIR
 
-The rate is a quality (``-q``, libjpeg's scale), a threshold (``--theta``), or a target met by
-cutting the stream (``--bpp``, ``--bytes``, ``--psnr``; with ``-q`` or ``--theta`` that stream
-is cut). Many images are encoded over ``--jobs`` processes (default: every core) with a progress
-bar; a file that fails is reported and the rest go on, and the exit code says whether any
-failed. The output path is checked before any work: its folder exists, it is not a folder, it
-ends in ``.spk``, and it exists only with ``--force``.
+The rate is a quality (``-q``, libjpeg's scale), a threshold (``--theta``), lossless
+(``--lossless``), or a target met by cutting the stream (``--bpp``, ``--bytes``, ``--psnr``;
+with ``-q``, ``--theta`` or ``--lossless`` that stream is cut). Many images are encoded over
+``--jobs`` processes (default: every core) with a progress bar; a file that fails is reported
+and the rest go on, and the exit code says whether any failed. The output path is checked
+before any work: its folder exists, it is not a folder, it ends in ``.spk``, and it exists only
+with ``--force``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,19 @@ from . import output
 
 __all__ = ["add_parser", "encode_file"]
 
-_NEURONS = ("theta", "R", "C", "T", "table", "bias", "chroma", "tune", "subsampling", "strip")
+_NEURONS = (
+    "theta",
+    "lossless",
+    "R",
+    "C",
+    "T",
+    "table",
+    "bias",
+    "chroma",
+    "tune",
+    "subsampling",
+    "strip",
+)
 _TARGETS = {"bpp": "target_bpp", "bytes": "target_bytes", "psnr": "target_psnr"}
 
 
@@ -149,6 +162,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "-q", "--quality", type=float, help=f"1..100, libjpeg's scale (default {DEFAULT_QUALITY})"
     )
     rate.add_argument("--theta", type=float, help="the base neuron threshold instead")
+    rate.add_argument(
+        "--lossless",
+        action="store_const",
+        const=True,
+        help="exact: the whole stream decodes to the input, every prefix to a coarser image",
+    )
     target = p.add_mutually_exclusive_group()
     target.add_argument("--bpp", type=float, help="cut the stream to this many bits per pixel")
     target.add_argument("--bytes", type=int, help="cut the stream to exactly this many bytes")

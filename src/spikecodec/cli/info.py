@@ -23,7 +23,10 @@ def run(args: argparse.Namespace) -> None:
     print(f"bpp         {8 * len(data) / (header.width * header.height):.4f}")
     print(f"neurons     R={header.R:g} C={header.C:g} tau={header.R * header.C:g} ms")
     print(f"window      T={header.T:g} ms, theta={header.theta:g}, bias={header.bias:g} (beta)")
-    print(f"table       {TABLES[header.table]} (chroma x{header.chroma:g})")
+    if header.reversible:
+        print(f"samples     {header.depth} bits, lossless (5/3 wavelet, YCoCg-R; step 1 at T)")
+    else:
+        print(f"table       {TABLES[header.table]} (chroma x{header.chroma:g})")
     print(f"time slices {header.slices} ({len(chunks)} complete)")
     if header.cut:
         where = f"inside slice {len(chunks)}" if partial.declared else "at a slice end"

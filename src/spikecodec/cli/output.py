@@ -137,5 +137,6 @@ def report_stream(args: argparse.Namespace, path: str, data: bytes) -> None:
     line = f"{path}: {len(data)} bytes, {8 * len(data) / (h.width * h.height):.4f} bpp"
     if getattr(args, "verbose", False):
         colour = f"RGB {h.subsampling}" if h.mode == "RGB" else "L"
-        line += f" ({h.width}x{h.height} {colour}, {h.slices} time slices, theta {h.theta:g})"
+        rate = "lossless" if h.reversible else f"theta {h.theta:g}"
+        line += f" ({h.width}x{h.height} {colour}, {h.slices} time slices, {rate})"
     say(args, line)

@@ -29,6 +29,14 @@ zeros is the padding of a cut stream, below). The chunks, in this order:
       slices    u8       number of time slices S = bit-planes of the counts
       size      u32      length of the whole stream in bytes, the signature included
 
+- ``SAMPLES`` (type 3, critical, right after the header when present, 2 bytes): how the
+  samples are coded, ``depth u8`` (bits per sample: 8) and ``transform u8`` (0: the lapped DCT
+  and YCoCg of the lossy path, 1: the reversible integer DCT and YCoCg-R of a lossless stream,
+  4:4:4 only); absent, depth 8 and transform 0. Written only when one differs, so lossy 8-bit
+  streams read as before, and a reader that predates the chunk refuses a lossless stream by
+  name. Like the header, it is what a decoder needs first: a stream ending inside it is
+  truncated (:class:`~spikecodec.TruncatedStreamError`), and one that fails its CRC corrupt,
+  without a header to decode from;
 - metadata, ancillary, before the first slice (so that a cut keeps them), each at most once:
   ``ICC`` (type 8, an ICC colour profile), ``EXIF`` (type 9, an EXIF block: a TIFF header and
   its IFDs, as Pillow's ``info["exif"]`` holds it, ``"Exif\\0\\0"`` prefix included or not),
@@ -59,9 +67,10 @@ Damage and truncation are told apart by the declared ``size``:
 Because the CRC covers the tag, a damaged type or length fails its chunk's CRC, like a damaged
 payload (up to CRC32 collisions, probability 2**-32). A metadata chunk that fails its CRC is
 reported (:attr:`Stream.damaged`) and skipped, and the slices after it still decode; as in PNG,
-its length is then trusted. Two damages escape this way (docs/FORMAT.md section 6.3): a first
-slice whose type bit 3 flips reads as a damaged XMP chunk, and a metadata length damaged to end
-on a later chunk's boundary swallows the chunks up to it; either way the slices read are intact
+its length is then trusted. An ancillary chunk that fails its CRC but would pass it as the
+critical type with bit 3 cleared is a critical chunk (a slice, SAMPLES) whose type bit 3 flipped:
+damage, not skipped. One damage escapes (docs/FORMAT.md section 6.3): a metadata length damaged
+to end on a later chunk's boundary swallows the chunks up to it, and the slices read are intact
 ones, one bit-plane early.
 
 A *cut stream* (flag bit 0, made by :func:`cut_stream`) is the first ``size`` bytes of a stream
@@ -116,13 +125,16 @@ __all__ = [
 MAGIC = b"\x89SPK"
 FORMAT_VERSION = 12
 MAX_IMAGE_PIXELS = 178_956_970  # Pillow's DecompressionBombError limit: 2 * Image.MAX_IMAGE_PIXELS
-TYPES = {1: "HEADER", 2: "SLICE", 8: "ICC", 9: "EXIF", 10: "XMP"}
+TYPES = {1: "HEADER", 2: "SLICE", 3: "SAMPLES", 8: "ICC", 9: "EXIF", 10: "XMP"}
 """The chunk types this reader knows, by number (1-7 critical, 8-15 ancillary)."""
 METADATA = {8: "icc_profile", 9: "exif", 10: "xmp"}
 """The metadata chunks, by type, and their keys in :attr:`Stream.metadata` (Pillow's)."""
 _HEADER_TYPE = 1
 SLICE_TYPE = 2
 """The type of a time slice's chunk."""
+_SAMPLES_TYPE = 3
+_SAMPLES = struct.Struct("<BB")  # depth, transform
+_DEPTHS = (8,)
 _ANCILLARY = 8  # types from here on may be skipped
 _MAX_LENGTH = (1 << 28) - 1
 _MODES = (("L", "4:2:0"), ("RGB", "4:2:0"), ("RGB", "4:4:4"))  # the mode byte's meanings
@@ -149,6 +161,11 @@ def chunk_head(data: bytes, at: int = 0) -> tuple[int, int, int]:
     """The type, payload length and CRC of the 8-byte chunk head at offset ``at`` of ``data``."""
     tag, crc = _HEAD.unpack_from(data, at)
     return tag >> 28, tag & _MAX_LENGTH, crc
+
+
+def _crc(kind: int, length: int, payload: bytes) -> int:
+    """The CRC of a chunk of type ``kind``, declared ``length`` and ``payload``."""
+    return zlib.crc32(payload, zlib.crc32(struct.pack("<I", kind << 28 | length)))
 
 
 def _header_fields(header: Header, size: int) -> bytes:
@@ -205,7 +222,24 @@ def pack(
     before = b"".join(
         _chunk(kind, bytes(metadata[key])) for kind, key in METADATA.items() if metadata.get(key)
     )
+    if header.reversible or header.depth != 8:
+        samples = _SAMPLES.pack(header.depth, int(header.reversible))
+        before = _chunk(_SAMPLES_TYPE, samples) + before
     return _assemble(header, before, slices, padding)
+
+
+def _samples(header: Header, payload: bytes) -> Header:
+    """The header with what a ``SAMPLES`` chunk's payload says (checked)."""
+    if len(payload) != _SAMPLES.size:
+        raise CorruptStreamError(f"a SAMPLES chunk of {len(payload)} bytes (it has 2)")
+    depth, transform = _SAMPLES.unpack(payload)
+    if depth not in _DEPTHS:
+        raise CorruptStreamError(f"unsupported sample depth {depth} bits (this reads 8)")
+    if transform > 1:
+        raise CorruptStreamError(f"unknown sample transform {transform}")
+    if transform and header.mode == "RGB" and header.subsampling != "4:4:4":
+        raise CorruptStreamError("a reversible RGB stream has 4:4:4 chroma")
+    return replace(header, depth=depth, reversible=bool(transform))
 
 
 def _read_header(data: bytes, max_pixels: int) -> tuple[Header, int]:
@@ -260,8 +294,25 @@ def _read_header(data: bytes, max_pixels: int) -> tuple[Header, int]:
 
 
 def read_header(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> Header:
-    """Parse and check the header; raise a :class:`SpikeCodecError` subclass if it is bad."""
-    return _read_header(bytes(data[:HEADER_SIZE]), max_pixels)[0]
+    """Parse and check the header, and the SAMPLES chunk after it if there is one; raise a
+    :class:`SpikeCodecError` subclass if either is bad."""
+    data = bytes(data[: HEADER_SIZE + CHUNK_HEAD_SIZE + _SAMPLES.size])
+    header = _read_header(data[:HEADER_SIZE], max_pixels)[0]
+    if len(data) < HEADER_SIZE + CHUNK_HEAD_SIZE:
+        return header
+    kind, length, crc = chunk_head(data, HEADER_SIZE)
+    if kind != _SAMPLES_TYPE:
+        return header
+    if length != _SAMPLES.size:
+        raise CorruptStreamError(f"a SAMPLES chunk of {length} bytes (it has 2)")
+    payload = data[HEADER_SIZE + CHUNK_HEAD_SIZE :]
+    if len(payload) < length:
+        raise TruncatedStreamError(
+            f"the stream ends inside its SAMPLES chunk, at {len(data)} bytes"
+        )
+    if _crc(kind, length, payload) != crc:
+        raise CorruptStreamError("the SAMPLES chunk fails its checksum")
+    return _samples(header, payload)
 
 
 class PartialChunk(bytes):
@@ -317,7 +368,7 @@ def unpack(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> Stream:
 
     def damaged(message: str) -> CorruptStreamError:
         where = f"time slice {len(stream.slices)}" if kind == SLICE_TYPE else f"chunk at {pos}"
-        return CorruptStreamError(f"{where}: {message}", stream.slices, header)
+        return CorruptStreamError(f"{where}: {message}", stream.slices, stream.header)
 
     kind = 0
     while len(stream.slices) < header.slices and pos < end:
@@ -334,7 +385,9 @@ def unpack(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> Stream:
                 "length field)"
             )
         name = TYPES.get(kind, f"type {kind}")
-        if kind < _ANCILLARY and kind != SLICE_TYPE:
+        if kind == _SAMPLES_TYPE and pos != HEADER_SIZE:
+            raise damaged("a SAMPLES chunk not right after the header")
+        if kind < _ANCILLARY and kind not in (SLICE_TYPE, _SAMPLES_TYPE):
             raise damaged(f"critical chunk {name} that this reader does not know where it is")
         if kind != SLICE_TYPE and stream.slices:
             raise damaged(f"{name} chunk after the first time slice")
@@ -343,7 +396,7 @@ def unpack(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> Stream:
         head, pos = pos, pos + CHUNK_HEAD_SIZE
         payload = data[pos : min(pos + length, end)]
         pos += len(payload)
-        ok = zlib.crc32(payload, zlib.crc32(data[head : head + 4])) == crc
+        ok = _crc(kind, length, payload) == crc
         stream.chunks.append((name, head, length, len(payload)))
         if kind == SLICE_TYPE:
             # A payload cut short is the end of a cut stream, or of a stream truncated in
@@ -356,8 +409,19 @@ def unpack(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> Stream:
             stream.slices.append(payload)
             stream.ends.append(pos)
         elif len(payload) < length:
+            if kind == _SAMPLES_TYPE:
+                raise TruncatedStreamError(
+                    f"the stream ends inside its SAMPLES chunk, at {len(data)} bytes"
+                )
             stream.first_slice = pos - len(payload) + length  # past the bytes: no cut
             break  # a metadata chunk cut short: dropped
+        elif kind == _SAMPLES_TYPE:
+            if not ok:
+                raise CorruptStreamError("the SAMPLES chunk fails its checksum")
+            stream.header = _samples(header, payload)
+        elif not ok and _crc(kind - _ANCILLARY, length, payload) == crc:
+            kind -= _ANCILLARY  # a critical chunk (a slice, SAMPLES) turned ancillary
+            raise damaged(f"a {TYPES.get(kind, kind)} chunk whose type bit 3 is damaged")
         elif not ok:
             stream.damaged.append(name)
         elif kind in METADATA:
@@ -371,7 +435,7 @@ def unpack(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> Stream:
         raise CorruptStreamError(
             f"{len(data) - size} unexpected bytes after the end of the {size}-byte stream",
             stream.slices,
-            header,
+            stream.header,
         )
     return stream
 
