@@ -258,8 +258,10 @@ def read_stream(data: bytes, max_pixels: int = MAX_PIXELS) -> Stream:
         elif kind == 3:
             if not ok:
                 raise SpecError("SAMPLES checksum")
-            if length != 2 or payload[0] != 8 or payload[1] > 1:
+            if length != 2 or payload[0] not in (8, 16) or payload[1] > 1:
                 raise SpecError("SAMPLES this reader does not know")
+            if payload[0] == 16 and payload[1] == 0:
+                raise SpecError("16-bit samples in a lossy stream")
             if payload[1] == 1 and h.mode == 1:
                 raise SpecError("reversible 4:2:0")
             h.depth, h.transform = payload[0], payload[1]
@@ -838,9 +840,11 @@ def _reversible_decode(h: Header, planes: list) -> np.ndarray:
         else:
             coeffs = [[float(v) for v in row] for row in reconstruct(h, pl, c).reshape(-1, 64)]
         plane = inverse_wavelet(coeffs, pl.by, pl.bx, shape)
-        values.append([[v + (128 if c == 0 else 0) for v in row] for row in plane])
+        offset = 2 ** (h.depth - 1) if c == 0 else 0
+        values.append([[v + offset for v in row] for row in plane])
+    top, dtype = 2**h.depth - 1, np.uint8 if h.depth == 8 else np.uint16
     if h.mode == 0:
-        return _round(np.array(values[0], dtype=np.float64))
+        return np.clip(np.round(np.array(values[0], np.float64)), 0, top).astype(dtype)
     out = np.empty((h.height, h.width, 3))
     for r in range(h.height):
         for x in range(h.width):
@@ -850,7 +854,7 @@ def _reversible_decode(h: Header, planes: list) -> np.ndarray:
             green = cg + t
             blue = t - (co >> 1 if exact else co / 2)
             out[r, x] = blue + co, green, blue
-    return _round(out)
+    return np.clip(np.round(out), 0, top).astype(dtype)
 
 
 def decode(data: bytes, until: float | None = None) -> np.ndarray:

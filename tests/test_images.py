@@ -83,13 +83,15 @@ def test_a_truncated_png_is_refused(tmp_path, sample):
         sc.encode(path)
 
 
-def test_a_16_bit_grayscale_png_is_refused(tmp_path):
+def test_a_16_bit_grayscale_png_is_refused_for_a_lossy_stream(tmp_path):
     path = tmp_path / "deep.png"
-    Image.fromarray((np.arange(64, dtype=np.uint16) * 1000).reshape(8, 8)).save(path)
+    deep = (np.arange(64, dtype=np.uint16) * 1000).reshape(8, 8)
+    Image.fromarray(deep).save(path)
     with Image.open(path) as im:
         assert im.mode.startswith("I")  # Pillow keeps the 16 bits
-    with pytest.raises(UnsupportedImageError, match="8-bit"):
+    with pytest.raises(UnsupportedImageError, match="losslessly only"):
         sc.encode(path)
+    np.testing.assert_array_equal(sc.load_image(path, deep=True), deep)
 
 
 def test_a_16_bit_rgb_png_is_refused(tmp_path):
@@ -99,6 +101,8 @@ def test_a_16_bit_rgb_png_is_refused(tmp_path):
     path.write_bytes(raw_png(w, h, 16, 2, b"".join(b"\0" + r.tobytes() for r in rows)))
     with pytest.raises(UnsupportedImageError, match="8-bit|16"):
         sc.encode(path)
+    with pytest.raises(UnsupportedImageError, match="pass their uint16 array"):
+        sc.encode(path, lossless=True)
 
 
 def test_a_decompression_bomb_is_a_limit_error(tmp_path):
@@ -146,8 +150,11 @@ def test_a_palette_with_transparency_is_refused(tmp_path):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint16, np.int64, bool])
 def test_non_uint8_arrays_are_refused(dtype):
-    with pytest.raises(UnsupportedImageError, match="uint8"):
+    with pytest.raises(UnsupportedImageError, match="uint8|lossless"):
         sc.encode(np.zeros((8, 8), dtype=dtype))
+    if dtype is not np.uint16:
+        with pytest.raises(UnsupportedImageError, match="uint8"):
+            sc.encode(np.zeros((8, 8), dtype=dtype), lossless=True)
 
 
 @pytest.mark.parametrize("shape", [(8,), (8, 8, 4), (8, 8, 2), (2, 8, 8, 3), ()])

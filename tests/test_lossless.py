@@ -19,7 +19,7 @@ from PIL import Image
 
 import naive
 import spikecodec as sc
-from spikecodec.errors import ParameterError
+from spikecodec.errors import ParameterError, UnsupportedImageError
 from spikecodec.format import container
 from spikecodec.metrics import psnr
 
@@ -188,6 +188,101 @@ def test_the_nir_graph_refuses_lossless(photo):
         sc.to_nir(photo[:16, :16], lossless=True)
 
 
+# --------------------------------------------------------------------------------------------
+# 16-bit samples
+
+deep_images = st.tuples(st.integers(1, 20), st.integers(1, 20), st.booleans()).flatmap(
+    lambda s: arrays(np.uint16, (s[0], s[1], 3) if s[2] else (s[0], s[1]))
+)
+
+
+def spread(image: np.ndarray, seed: int = 0) -> np.ndarray:
+    """An 8-bit image spread to 16 bits with real low bits: ``256 v + noise``."""
+    noise = np.random.default_rng(seed).integers(0, 256, image.shape)
+    return (image.astype(np.uint16) * 256 + noise).astype(np.uint16)
+
+
+@settings(max_examples=40, deadline=None)
+@given(deep_images)
+def test_every_16_bit_image_comes_back_exactly(image):
+    decoded = sc.decode(sc.encode(image, lossless=True))
+    assert decoded.dtype == np.uint16
+    np.testing.assert_array_equal(decoded, image)
+
+
+def test_a_spread_photograph_and_a_smooth_gradient_come_back(photo):
+    for image in (spread(photo), spread(np.asarray(Image.fromarray(photo).convert("L")))):
+        data = sc.encode(image, lossless=True)
+        assert container.read_header(data).depth == 16
+        np.testing.assert_array_equal(sc.decode(data), image)
+    ramp = np.linspace(0, 65535, 301)[None, :] * np.linspace(0.2, 1.0, 77)[:, None]
+    ramp = np.rint(ramp).astype(np.uint16)
+    data = sc.encode(ramp, lossless=True)
+    np.testing.assert_array_equal(sc.decode(data), ramp)
+    assert 8 * len(data) / ramp.size < 4  # smooth: far below its 16 bits
+
+
+def test_16_bit_files_and_pillow_images_come_back(photo, tmp_path):
+    gray = spread(np.asarray(Image.fromarray(photo).convert("L")), seed=3)
+    im = Image.fromarray(gray)
+    assert im.mode == "I;16"
+    for name in ("g.png", "g.tif"):
+        im.save(tmp_path / name)
+        np.testing.assert_array_equal(sc.decode(sc.encode(tmp_path / name, lossless=True)), gray)
+    np.testing.assert_array_equal(sc.decode(sc.encode(im, lossless=True)), gray)
+    as_bytes = (tmp_path / "g.png").read_bytes()
+    np.testing.assert_array_equal(sc.decode(sc.encode(as_bytes, lossless=True)), gray)
+
+
+def test_16_bit_samples_are_refused_for_lossy_streams(photo, tmp_path):
+    gray = spread(np.asarray(Image.fromarray(photo).convert("L")))
+    Image.fromarray(gray).save(tmp_path / "g.png")
+    for source in (gray, Image.fromarray(gray), tmp_path / "g.png"):
+        with pytest.raises(UnsupportedImageError, match="pass lossless=True"):
+            sc.encode(source, quality=90)
+
+
+def test_pillow_opens_and_saves_16_bit_gray_as_i16(photo):
+    from spikecodec.pillow import register_pillow
+
+    register_pillow()
+    gray = spread(np.asarray(Image.fromarray(photo).convert("L")), seed=5)
+    out = io.BytesIO()
+    Image.fromarray(gray).save(out, "SPK", lossless=True)
+    with Image.open(io.BytesIO(out.getvalue())) as im:
+        assert im.mode == "I;16" and im.spk_header.depth == 16
+        np.testing.assert_array_equal(np.asarray(im), gray)
+    colour = spread(photo, seed=6)
+    with Image.open(io.BytesIO(sc.encode(colour, lossless=True))) as im:
+        assert im.mode == "RGB"
+        np.testing.assert_array_equal(np.asarray(im), colour >> 8)
+
+
+def test_the_spikes_of_a_16_bit_image_give_it_back(photo):
+    image = spread(photo[:32, :40], seed=7)
+    np.testing.assert_array_equal(sc.from_events(sc.to_events(image, lossless=True)), image)
+
+
+def test_a_16_bit_stream_is_measured_with_its_peak(photo):
+    image = spread(photo)
+    data = sc.encode(image, lossless=True)
+    prefixes = [sc.decode(sc.truncate(data, n)) for n in (len(data) // 8, len(data) // 2)]
+    assert all(p.dtype == np.uint16 for p in prefixes)
+    values = [psnr(image, p) for p in prefixes]
+    assert values[0] < values[1] and values[0] == psnr(image, prefixes[0], peak=65535)
+    reached = sc.encode(image, lossless=True, target_psnr=60.0)
+    assert psnr(image, sc.decode(reached)) >= 60.0 and len(reached) < len(data)
+
+
+def test_the_16_bit_counts_are_the_wavelet_coefficients(photo):
+    image = spread(photo[:40, :48])
+    header, counts = sc.spike_counts(image, lossless=True)
+    assert header.depth == 16
+    y, co, cg = ycocg_r(image)
+    for k, plane in zip(counts, (y - 32768, co, cg), strict=True):
+        np.testing.assert_array_equal(k, naive.wavelet_blocks(plane.astype(np.int64)))
+
+
 def _corpus_image(path, mode):
     with Image.open(path) as im:
         return np.asarray(im.convert(mode))
@@ -207,3 +302,5 @@ def test_every_dev_image_comes_back_exactly(corpus_path):
     for mode in modes:
         image = _corpus_image(corpus_path, mode)
         np.testing.assert_array_equal(sc.decode(sc.encode(image, lossless=True)), image)
+        deep = spread(image, seed=len(corpus_path.name))
+        np.testing.assert_array_equal(sc.decode(sc.encode(deep, lossless=True)), deep)

@@ -210,7 +210,8 @@ def spike_counts(
     Parameters
     ----------
     image : array_like, PIL.Image.Image, str or path
-        uint8 (H, W) grayscale or (H, W, 3) RGB, or anything Pillow opens.
+        uint8 (H, W) grayscale or (H, W, 3) RGB, or anything Pillow opens; with ``lossless``,
+        uint16 too (16-bit arrays, ``I;16`` images, 16-bit gray PNG and TIFF files).
     quality : float, optional
         1..100 on libjpeg's scale (larger is better and bigger; default 75). Sets ``theta`` so
         that the base step ``C*theta/T`` follows :func:`~spikecodec.tables.quality_to_step`.
@@ -240,7 +241,7 @@ def spike_counts(
 
     Bad parameters raise :class:`~spikecodec.ParameterError`.
     """
-    array = load_image(image)
+    array = load_image(image, deep=flag("lossless", lossless))
     if not isinstance(subsampling, str) or subsampling not in SUBSAMPLINGS:
         raise ParameterError(
             f"subsampling must be one of {', '.join(SUBSAMPLINGS)}, got {subsampling!r}"
@@ -265,6 +266,7 @@ def spike_counts(
         tune=tune,
         subsampling=subsampling,
         lossless=lossless,
+        depth=16 if array.dtype == np.uint16 else 8,
     )
     quantizer = _quantizer(header)
     if choose:
@@ -315,7 +317,7 @@ def encode(
     ``icc_profile``, ``exif`` and ``xmp`` set or replace them; EXIF orientation is kept as
     metadata, not applied); ``strip=True`` carries none.
     """
-    array, info = load_image(image, with_info=True)
+    array, info = load_image(image, with_info=True, deep=flag("lossless", lossless))
     metadata = _metadata(
         info, icc_profile=icc_profile, exif=exif, xmp=xmp, strip=flag("strip", strip)
     )
@@ -414,7 +416,8 @@ def _reversible_image(header: Header, states: list[PlaneState]) -> np.ndarray:
     image = planes[0] if header.mode == "L" else ycocg_r_to_rgb(*planes)
     if image.dtype.kind == "f":
         image = np.rint(image)
-    return np.clip(image, 0, (1 << header.depth) - 1).astype(np.uint8)
+    dtype = np.uint16 if header.depth > 8 else np.uint8
+    return np.clip(image, 0, (1 << header.depth) - 1).astype(dtype)
 
 
 def _image(header: Header, states: list[PlaneState]) -> np.ndarray:

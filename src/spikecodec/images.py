@@ -1,7 +1,8 @@
 """What spikecodec codes, from what users have: arrays, PIL images and image files; and the
 metadata they carry.
 
-:func:`load_image` gives a uint8 array ``(H, W)`` (grayscale) or ``(H, W, 3)`` (RGB), and with
+:func:`load_image` gives a uint8 array ``(H, W)`` (grayscale) or ``(H, W, 3)`` (RGB) (or, for
+the lossless path, ``deep=True``, uint16 too), and with
 ``with_info=True`` also the image's metadata as a dict like Pillow's ``Image.info``:
 ``"icc_profile"`` (an ICC profile), ``"exif"`` (an EXIF block, ``b"Exif\0\0"`` and a TIFF
 header, as Pillow's JPEG plugin gives it) and ``"xmp"`` (an XMP packet), each present only when
@@ -29,6 +30,16 @@ _XMP_TAG = 700  # TIFF's XMP tag
 _ORIENTATION_TAG = 0x0112
 
 _ALPHA_MODES = {"LA", "La", "RGBA", "RGBa", "PA"}
+_DEEP_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}  # 16-bit gray (and 32-bit I: checked)
+_DEEP_ONLY_LOSSLESS = "16-bit samples are coded losslessly only: pass lossless=True"
+
+
+def _deep_gray(image: Image.Image) -> np.ndarray:
+    """A 16-bit gray PIL image as uint16 (an ``I`` image's samples must fit 16 bits)."""
+    array = np.asarray(image)
+    if array.size and (array.min() < 0 or array.max() > 0xFFFF):
+        raise UnsupportedImageError(f"a {image.mode} image with samples outside 0..65535")
+    return array.astype(np.uint16)
 
 
 def image_info(image: Image.Image) -> dict[str, bytes]:
@@ -55,25 +66,32 @@ def normal_exif(exif) -> bytes:
     return exif if exif.startswith(_EXIF_PREFIX) else _EXIF_PREFIX + exif
 
 
-def load_image(image, *, with_info: bool = False):
+def load_image(image, *, with_info: bool = False, deep: bool = False):
     """An image as a uint8 array (H, W) or (H, W, 3): from an array, a PIL image, a file (a
     path or a binary file object) or the bytes of an image file (PNG, JPEG, ...).
 
-    Palette, bilevel and CMYK images are converted (to RGB or L); images with alpha and
-    images of more than 8 bits per sample are refused with :class:`UnsupportedImageError`.
-    With ``with_info`` the result is ``(array, info)``, ``info`` the image's metadata (see the
-    module docstring; empty for an array).
+    Palette, bilevel and CMYK images are converted (to RGB or L); images with alpha are refused
+    with :class:`UnsupportedImageError`, and so are 16-bit samples unless ``deep``: then uint16
+    arrays, gray or RGB, and Pillow's 16-bit gray images (``I;16``: 16-bit PNG and TIFF files)
+    give uint16 arrays. (Pillow reads 16-bit RGB files as 8-bit: they are refused; pass their
+    uint16 arrays.) With ``with_info`` the result is ``(array, info)``, ``info`` the image's
+    metadata (see the module docstring; empty for an array).
     """
     if isinstance(image, (bytes, bytearray, memoryview)):
         image = io.BytesIO(bytes(image))
     if isinstance(image, (str, os.PathLike, io.IOBase)):
         try:
             with Image.open(image) as im:
-                if any(";16" in str(tile.args) for tile in im.tile):
-                    raise UnsupportedImageError(
-                        f"{image!r} has 16 bits per sample: spikecodec codes 8-bit images"
+                if any(";16" in str(tile.args) for tile in im.tile) and not (
+                    deep and im.mode in _DEEP_MODES
+                ):
+                    why = (
+                        _DEEP_ONLY_LOSSLESS
+                        if im.mode in _DEEP_MODES
+                        else ("Pillow reads 16-bit colour files as 8-bit: pass their uint16 array")
                     )
-                return load_image(im, with_info=with_info)
+                    raise UnsupportedImageError(f"{image!r} has 16 bits per sample: {why}")
+                return load_image(im, with_info=with_info, deep=deep)
         except Image.DecompressionBombError as err:
             raise LimitError(f"cannot read {image!r}: {err}") from err
         except UnidentifiedImageError as err:
@@ -90,6 +108,11 @@ def load_image(image, *, with_info: bool = False):
                 f"images with alpha ({image.mode}) are not supported: flatten them first, "
                 "e.g. image.convert('RGB')"
             )
+        if image.mode in _DEEP_MODES:
+            if not deep:
+                raise UnsupportedImageError(f"a {image.mode} image: {_DEEP_ONLY_LOSSLESS}")
+            array = _deep_gray(image)
+            return (array, info) if with_info else array
         if image.mode in ("P", "CMYK", "YCbCr", "LAB", "HSV"):
             image = image.convert("RGB")
         elif image.mode == "1":
@@ -102,8 +125,12 @@ def load_image(image, *, with_info: bool = False):
         array = np.asarray(image)
         return (array, info) if with_info else array
     array = np.asarray(image)
-    if array.dtype != np.uint8:
-        raise UnsupportedImageError(f"image arrays must be uint8, got dtype {array.dtype}")
+    if array.dtype == np.uint16 and not deep:
+        raise UnsupportedImageError(f"a uint16 array: {_DEEP_ONLY_LOSSLESS}")
+    if array.dtype not in (np.uint8, np.uint16):
+        raise UnsupportedImageError(
+            f"image arrays must be uint8 (or uint16, lossless), got dtype {array.dtype}"
+        )
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
     if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] == 3)):

@@ -93,7 +93,7 @@ def mse(reference: ArrayLike, test: ArrayLike) -> float:
     return float(np.mean(diff * diff))
 
 
-def psnr(reference: ArrayLike, test: ArrayLike, peak: float = 255.0) -> float:
+def psnr(reference: ArrayLike, test: ArrayLike, peak: float | None = None) -> float:
     """Peak signal-to-noise ratio in dB, over all samples.
 
     .. math:: \\mathrm{PSNR} = 10 \\log_{10} \\frac{\\mathrm{peak}^2}{\\mathrm{MSE}}
@@ -106,7 +106,8 @@ def psnr(reference: ArrayLike, test: ArrayLike, peak: float = 255.0) -> float:
     reference, test : array_like
         Images of the same shape, usually uint8 ``(H, W)`` or ``(H, W, 3)``.
     peak : float, optional
-        The largest possible sample value (default 255, for 8-bit images).
+        The largest possible sample value (default: 65535 for a uint16 ``reference``, else 255
+        for 8-bit images).
 
     Returns
     -------
@@ -121,6 +122,8 @@ def psnr(reference: ArrayLike, test: ArrayLike, peak: float = 255.0) -> float:
     >>> psnr(a, a)
     inf
     """
+    if peak is None:
+        peak = 65535.0 if np.asarray(reference).dtype == np.uint16 else 255.0
     peak = float(peak)
     if not np.isfinite(peak) or peak <= 0:
         raise ParameterError(f"peak must be a positive finite number, got {peak!r}")

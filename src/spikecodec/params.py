@@ -29,6 +29,7 @@ from .tables import BLOCK, TABLES, quality_to_step, table_weights
 __all__ = [
     "DEFAULTS",
     "DEFAULT_QUALITY",
+    "DEPTHS",
     "ENCODE_OPTIONS",
     "MAX_SLICES",
     "MODES",
@@ -75,6 +76,8 @@ ENCODE_OPTIONS = ("quality", "theta", *DEFAULTS, "lossless")
 """The keyword parameters of :func:`spikecodec.encode` that set the neurons."""
 MODES = ("L", "RGB")
 """Image modes."""
+DEPTHS = (8, 16)
+"""Bits per sample: 16 in lossless streams only."""
 RGB_TO_YCOCG = np.array([[0.25, 0.5, 0.25], [0.5, 0.0, -0.5], [-0.25, 0.5, -0.25]])
 """The YCoCg matrix from (R, G, B) to (Y, Co - 128, Cg - 128): ``Y = (R + 2G + B)/4``,
 ``Co = (R - B)/2``, ``Cg = (2G - R - B)/4``, inverted by ``G = Y + Cg``, ``R = Y + Co - Cg``,
@@ -220,6 +223,7 @@ def encoding_header(
     tune=DEFAULTS["tune"],
     subsampling="4:2:0",
     lossless=False,
+    depth=8,
 ) -> Header:
     """The header of a stream encoding an image of ``mode`` and size with these parameters
     (those of :func:`spikecodec.encode`), every one checked (:class:`ParameterError`).
@@ -233,8 +237,11 @@ def encoding_header(
 
     ``lossless=True`` makes a reversible stream: ``theta = T/C``, so that every band's step
     ``C*theta/T`` is one integer (neither ``quality``, ``theta``, ``chroma`` nor another
-    ``table`` or ``tune`` then apply, and are refused), RGB at 4:4:4.
+    ``table`` or ``tune`` then apply, and are refused), RGB at 4:4:4. ``depth`` (bits per
+    sample, 8 or 16) is 16 only for a lossless stream.
     """
+    if depth not in DEPTHS or (depth != 8 and lossless is not True):
+        raise ParameterError(f"{depth}-bit samples are coded losslessly only (lossless=True)")
     if quality is not None and theta is not None:
         raise ParameterError("give either quality or theta, not both")
     if flag("lossless", lossless):
@@ -272,7 +279,7 @@ def encoding_header(
     if lossless:
         table, chroma = TABLES.index("flat"), 1.0
     header = Header(mode, width, height, R, C, T, theta, bias, table, chroma, 1, False, subsampling)
-    return replace(header, reversible=lossless)
+    return replace(header, reversible=lossless, depth=depth)
 
 
 def block_grid(shape: tuple[int, int]) -> tuple[int, int]:

@@ -10,7 +10,9 @@ Pillow is::
     >>> im.save("copy.spk", quality=50)          # doctest: +SKIP
 
 Opening is lazy: ``Image.open`` reads only the header (format ``"SPK"``, mode ``"L"`` or
-``"RGB"``, size) and the metadata chunks after it, into ``im.info`` (``"icc_profile"``,
+``"RGB"``, or ``"I;16"`` for a 16-bit gray stream, size; a 16-bit RGB stream opens as ``"RGB"``
+with the top 8 bits of its samples, as Pillow reads 48-bit PNG files) and the metadata chunks
+after it, into ``im.info`` (``"icc_profile"``,
 ``"exif"``, so that ``im.getexif()`` works, and ``"xmp"``); the spike stream is decoded on
 ``load()`` (or any
 pixel access) by :func:`spikecodec.decode`, in full and non-strict. A damaged time slice
@@ -43,6 +45,7 @@ from __future__ import annotations
 
 from typing import IO
 
+import numpy as np
 from PIL import Image, ImageFile
 
 from .codec import decode, encode
@@ -107,9 +110,9 @@ class SpkImageFile(ImageFile.ImageFile):
         except SpikeCodecError as err:  # Pillow's "not this format / broken header" signal
             raise SyntaxError(f"not a valid spikecodec stream: {err}") from err
         self.spk_header = header
-        self._mode = header.mode
+        self._mode = "I;16" if header.depth == 16 and header.mode == "L" else header.mode
         self._size = (header.width, header.height)
-        self.tile = [ImageFile._Tile(_DECODER, (0, 0, *self._size), 0, (header.mode,))]
+        self.tile = [ImageFile._Tile(_DECODER, (0, 0, *self._size), 0, (self._mode,))]
 
     def _metadata_chunks(self) -> bytes:
         """The chunks between the header and the first time slice (SAMPLES, metadata), read
@@ -186,7 +189,9 @@ class SpkDecoder(ImageFile.PyDecoder):
         size = (self.state.xsize, self.state.ysize)
         if pixels.shape[1::-1] != size:
             raise SpkLoadError(f"the stream decoded to {pixels.shape}, not the size {size}")
-        self.set_as_raw(pixels.tobytes(), self.mode)
+        if pixels.dtype == np.uint16 and self.mode == "RGB":  # no 48-bit mode: the top 8 bits
+            pixels = (pixels >> 8).astype(np.uint8)
+        self.set_as_raw(pixels.astype(pixels.dtype.newbyteorder("<")).tobytes(), self.mode)
 
 
 def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:

@@ -918,7 +918,8 @@ def test_a_lossy_8_bit_stream_has_none_and_a_redundant_one_reads_alike():
 @pytest.mark.parametrize(
     "payload, message",
     [
-        (struct.pack("<BB", 16, 1), "sample depth 16"),
+        (struct.pack("<BB", 16, 0), "16-bit samples in a lossy stream"),
+        (struct.pack("<BB", 12, 1), "sample depth 12"),
         (struct.pack("<BB", 0, 0), "sample depth 0"),
         (struct.pack("<BB", 8, 2), "sample transform 2"),
         (struct.pack("<BBB", 8, 1, 0), "SAMPLES chunk of 3 bytes"),
@@ -931,6 +932,15 @@ def test_a_samples_chunk_this_reader_cannot_follow_is_refused(payload, message):
     with pytest.raises(CorruptStreamError, match=message) as info:
         unpack(data)
     assert info.value.header is None
+
+
+def test_a_16_bit_lossless_stream_says_so():
+    data = pack(lossless_header(depth=16), SLICES)
+    assert data == expected_stream(
+        [samples_chunk(depth=16), *(chunk(SLICE, p) for p in SLICES)], mode=2
+    )
+    assert unpack(data).header == lossless_header(depth=16)
+    assert read_header(data).depth == 16
 
 
 def test_a_reversible_stream_with_420_chroma_is_refused():

@@ -132,7 +132,13 @@ def test_decoding_until_an_instant(entry, until):
 def source_image(source) -> np.ndarray:
     rows, cols = source["rows"], source["cols"]
     image = load_sample(source["sample"])[rows[0] : rows[1], cols[0] : cols[1]]
-    return np.asarray(Image.fromarray(image).convert("L")) if source["gray"] else image
+    if not source["gray"]:
+        return image
+    luma = np.asarray(Image.fromarray(image).convert("L"))
+    if source["gray"] == "gray16":  # FORMAT.md 17.2: luma * 256 + 37 i mod 256
+        low = np.arange(luma.size).reshape(luma.shape) * 37 % 256
+        return (luma.astype(np.uint16) * 256 + low).astype(np.uint16)
+    return luma
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=IDS)

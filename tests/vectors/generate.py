@@ -148,6 +148,13 @@ VECTORS = [
         None,
     ),
     (
+        "lossless-gray16-16x24.spk",
+        "lossless 16-bit gray: the samples spread to 16 bits (times 257) plus a ramp of low bits",
+        ("kodim23", (96, 112), (120, 144), "gray16"),
+        {"lossless": True},
+        None,
+    ),
+    (
         "cut-lossless-rgb-32x48.spk",
         "a lossless stream cut inside its largest time slice: the wavelet's linear inverse",
         ("kodim23", (64, 96), (96, 144), False),
@@ -157,10 +164,17 @@ VECTORS = [
 ]
 
 
-def source_image(sample: str, rows, cols, gray: bool) -> np.ndarray:
-    """The image a vector encodes."""
+def source_image(sample: str, rows, cols, gray) -> np.ndarray:
+    """The image a vector encodes: a crop of a sample, its luma (``gray`` True), or that luma
+    spread to 16 bits (``"gray16"``: times 256, plus ``37 i mod 256`` at raster index ``i``)."""
     image = load_sample(sample)[rows[0] : rows[1], cols[0] : cols[1]]
-    return np.asarray(Image.fromarray(image).convert("L")) if gray else image
+    if not gray:
+        return image
+    luma = np.asarray(Image.fromarray(image).convert("L"))
+    if gray == "gray16":
+        low = np.arange(luma.size).reshape(luma.shape) * 37 % 256
+        return (luma.astype(np.uint16) * 256 + low).astype(np.uint16)
+    return luma
 
 
 def sha256(data: bytes) -> str:

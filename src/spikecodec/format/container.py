@@ -30,13 +30,13 @@ zeros is the padding of a cut stream, below). The chunks, in this order:
       size      u32      length of the whole stream in bytes, the signature included
 
 - ``SAMPLES`` (type 3, critical, right after the header when present, 2 bytes): how the
-  samples are coded, ``depth u8`` (bits per sample: 8) and ``transform u8`` (0: the lapped DCT
-  and YCoCg of the lossy path, 1: the reversible integer DCT and YCoCg-R of a lossless stream,
-  4:4:4 only); absent, depth 8 and transform 0. Written only when one differs, so lossy 8-bit
-  streams read as before, and a reader that predates the chunk refuses a lossless stream by
-  name. Like the header, it is what a decoder needs first: a stream ending inside it is
-  truncated (:class:`~spikecodec.TruncatedStreamError`), and one that fails its CRC corrupt,
-  without a header to decode from;
+  samples are coded, ``depth u8`` (bits per sample: 8, or 16 in a lossless stream) and
+  ``transform u8`` (0: the lapped DCT and YCoCg of the lossy path, 1: the reversible 5/3
+  wavelet and YCoCg-R of a lossless stream, 4:4:4 only); absent, depth 8 and transform 0.
+  Written only when one differs, so lossy 8-bit streams read as before, and a reader that
+  predates the chunk refuses a lossless stream by name. Like the header, it is what a decoder
+  needs first: a stream ending inside it is truncated (:class:`~spikecodec.TruncatedStreamError`),
+  and one that fails its CRC corrupt, without a header to decode from;
 - metadata, ancillary, before the first slice (so that a cut keeps them), each at most once:
   ``ICC`` (type 8, an ICC colour profile), ``EXIF`` (type 9, an EXIF block: a TIFF header and
   its IFDs, as Pillow's ``info["exif"]`` holds it, ``"Exif\\0\\0"`` prefix included or not),
@@ -100,7 +100,7 @@ from ..errors import (
     SpikeCodecError,
     TruncatedStreamError,
 )
-from ..params import Header, domain_error, slice_instants
+from ..params import DEPTHS, Header, domain_error, slice_instants
 
 __all__ = [
     "CHUNK_HEAD_SIZE",
@@ -134,7 +134,6 @@ SLICE_TYPE = 2
 """The type of a time slice's chunk."""
 _SAMPLES_TYPE = 3
 _SAMPLES = struct.Struct("<BB")  # depth, transform
-_DEPTHS = (8,)
 _ANCILLARY = 8  # types from here on may be skipped
 _MAX_LENGTH = (1 << 28) - 1
 _MODES = (("L", "4:2:0"), ("RGB", "4:2:0"), ("RGB", "4:4:4"))  # the mode byte's meanings
@@ -233,10 +232,12 @@ def _samples(header: Header, payload: bytes) -> Header:
     if len(payload) != _SAMPLES.size:
         raise CorruptStreamError(f"a SAMPLES chunk of {len(payload)} bytes (it has 2)")
     depth, transform = _SAMPLES.unpack(payload)
-    if depth not in _DEPTHS:
-        raise CorruptStreamError(f"unsupported sample depth {depth} bits (this reads 8)")
+    if depth not in DEPTHS:
+        raise CorruptStreamError(f"unsupported sample depth {depth} bits (this reads 8 and 16)")
     if transform > 1:
         raise CorruptStreamError(f"unknown sample transform {transform}")
+    if depth != 8 and not transform:
+        raise CorruptStreamError(f"{depth}-bit samples in a lossy stream (only lossless has them)")
     if transform and header.mode == "RGB" and header.subsampling != "4:4:4":
         raise CorruptStreamError("a reversible RGB stream has 4:4:4 chroma")
     return replace(header, depth=depth, reversible=bool(transform))
