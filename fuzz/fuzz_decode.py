@@ -98,7 +98,8 @@ def exif_block(orientation: int = 6, description: str | None = "spikecodec fuzz 
 
 def make_seeds() -> list[tuple[str, bytes]]:
     """Encoded streams covering the coder's paths: gray and RGB, odd sizes, all qualities,
-    metadata chunks, lossless streams (a SAMPLES chunk)."""
+    metadata chunks, lossless streams (a SAMPLES chunk), 16-bit samples, alpha planes (an
+    ALPHA chunk: a level table, a lossy plane)."""
     import spikecodec as sc
     from spikecodec.data import load_sample
 
@@ -107,6 +108,10 @@ def make_seeds() -> list[tuple[str, bytes]]:
     gray23 = np.asarray(k23.mean(axis=2).round(), np.uint8)
     flat = np.full((9, 11), 77, np.uint8)
     meta = dict(icc_profile=_icc_profile(), exif=exif_block(6), xmp=_XMP)
+    rows, cols = np.indices((20, 27))
+    mask = np.where(rows + cols < 24, 255, np.where(rows < cols, 100, 0)).astype(np.uint8)
+    ramp = ((8 * rows + 3 * cols) % 256).astype(np.uint8)
+    deep = gray23[10:30, 10:37].astype(np.uint16) * 256 + (rows * 37 + cols) % 256
     specs = [
         ("k05-rgb-64x64-q75", k05[:64, :64], dict(quality=75)),
         ("k23-rgb-37x53-q50", k23[100:137, 60:113], dict(quality=50)),
@@ -120,6 +125,17 @@ def make_seeds() -> list[tuple[str, bytes]]:
         ("k05-rgb-21x30-q60-icc-exif-xmp", k05[120:141, 90:120], dict(quality=60, **meta)),
         ("k05-rgb-24x31-lossless", k05[60:84, 30:61], dict(lossless=True)),
         ("k23-gray-16x21-lossless-xmp", gray23[70:86, 20:41], dict(lossless=True, xmp=_XMP)),
+        ("k05-rgba-20x27-q60-mask", np.dstack([k05[:20, :27], mask]), dict(quality=60)),
+        (
+            "k23-la-20x27-lossless-alpha-q50",
+            np.dstack([gray23[:20, :27], ramp]),
+            dict(lossless=True, alpha_quality=50),
+        ),
+        (
+            "k23-la16-20x27-lossless",
+            np.dstack([deep, mask.astype(np.uint16) * 257]).astype(np.uint16),
+            dict(lossless=True),
+        ),
         (
             "k23-gray-19x26-q40-exif3-xmp",
             gray23[30:49, 140:166],
@@ -132,7 +148,7 @@ def make_seeds() -> list[tuple[str, bytes]]:
 # --------------------------------------------------------------------------------------------
 # Stream structure (the container's documented layout; its sizes from the container itself)
 
-HEADER_TYPE, SLICE_TYPE, SAMPLES_TYPE = 1, 2, 3
+HEADER_TYPE, SLICE_TYPE, SAMPLES_TYPE, ALPHA_TYPE = 1, 2, 3, 4
 METADATA_TYPES = (8, 9, 10)  # ICC, EXIF, XMP
 MAX_LENGTH = (1 << 28) - 1  # a tag's length bits
 FIELDS_AT = 12  # the header chunk's payload: after the signature (4) and its head (8)
@@ -311,6 +327,7 @@ class Mutator:
             (self.ancillary_insert, 2),
             (self.critical_insert, 1),
             (self.samples_chunk, 2),
+            (self.alpha_chunk, 3),
             (self.chunk_type, 2),
             (self.huge_length, 2),
             (self.cut, 2),
@@ -552,7 +569,7 @@ class Mutator:
         fields = split_stream(data)[0]
 
         def fn(chunks):
-            kind = self.rng.choice([0, 1, 4, 5, 6, 7])
+            kind = self.rng.choice([0, 1, 4, 5, 6, 7])  # 4: ALPHA, where it may not be
             payload = fields if kind == HEADER_TYPE else self._random_payload()
             chunks.insert(self.rng.randrange(len(chunks) + 1), self._random_chunk(kind, payload))
             return chunks
@@ -573,6 +590,38 @@ class Mutator:
                 chunks.pop(0)
             at = 0 if self.rng.random() < 0.7 else self.rng.randrange(len(chunks) + 1)
             chunks.insert(at, self._random_chunk(SAMPLES_TYPE, payload))
+            return chunks
+
+        return self._chunks_op(data, fn)
+
+    def alpha_chunk(self, data: bytes) -> bytes:
+        """An ALPHA chunk (type 4): the stream's own (or a seed as its inner stream) with its
+        inner stream mutated in turn, its level table rewritten (counts, widths, orders), or
+        another seed inside; in its place (after SAMPLES), elsewhere, or a second one."""
+
+        def fn(chunks):
+            own = [i for i, x in enumerate(chunks) if isinstance(x, tuple) and x[0] == ALPHA_TYPE]
+            payload = chunks[own[0]][1] if own else bytes(2) + self.rng.choice(self.seeds)
+            count = int.from_bytes(payload[:2], "little") if len(payload) >= 2 else 0
+            width = self.rng.choice([1, 1, 2])  # 2: a 16-bit stream's table
+            table, inner = payload[2 : 2 + width * count], payload[2 + width * count :]
+            roll = self.rng.random()
+            if roll < 0.5:
+                inner = self.mutate(inner, rounds=1)
+            elif roll < 0.8:
+                count = self.rng.choice([0, 1, 2, 3, 128, 256, 300, self.rng.randrange(65536)])
+                top = 256**width
+                levels = sorted(self.rng.sample(range(top), min(count, 300, top)))
+                if self.rng.random() < 0.2 and levels:
+                    levels.reverse()
+                table = b"".join(v.to_bytes(width, "little") for v in levels)
+            else:
+                inner = self.rng.choice(self.seeds)
+            new = struct.pack("<H", count & 0xFFFF) + table + inner
+            if own and self.rng.random() < 0.8:
+                chunks[own[0]] = self._random_chunk(ALPHA_TYPE, new)
+            else:
+                chunks.insert(self._place(chunks), self._random_chunk(ALPHA_TYPE, new))
             return chunks
 
         return self._chunks_op(data, fn)
@@ -865,7 +914,8 @@ def run_one(
             warnings.simplefilter("always")
             result = sc.decode(data, max_pixels=max_pixels, **options)
         header = container.read_header(data, max_pixels)
-        colour = (3,) if header.mode == "RGB" else ()
+        channels = (3 if header.mode == "RGB" else 1) + header.alpha
+        colour = (channels,) if channels > 1 else ()
         shapes = {(header.height, header.width) + colour}
         if options.get("auto_orient"):  # orientations 5-8 turn the image a quarter
             shapes.add((header.width, header.height) + colour)
@@ -874,7 +924,7 @@ def run_one(
             image, info = result if isinstance(result, tuple) and len(result) == 2 else (None, 0)
         if (
             not isinstance(image, np.ndarray)
-            or image.dtype != np.uint8
+            or image.dtype != (np.uint16 if header.depth == 16 else np.uint8)
             or image.shape not in shapes
         ):
             kind = "wrong-output"

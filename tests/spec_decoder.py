@@ -168,6 +168,7 @@ class Stream:
     metadata: dict[int, bytes] = field(default_factory=dict)
     damaged: list[int] = field(default_factory=list)
     first_slice: int = HEADER_SIZE  # where the header and metadata end (section 6.4)
+    alpha: tuple[list[int], bytes] | None = None  # section 5.4: levels, inner stream
 
 
 def _crc(tag: bytes, payload: bytes) -> int:
@@ -213,6 +214,31 @@ def read_header(data: bytes, max_pixels: int = MAX_PIXELS) -> Header:
     return h
 
 
+def _read_alpha(h: Header, payload: bytes, max_pixels: int) -> tuple[list[int], bytes]:
+    """Section 5.4: the level table and the inner stream, checked."""
+    w = 1 if h.depth == 8 else 2
+    if len(payload) < 2:
+        raise SpecError("ALPHA too short")
+    n = payload[0] | payload[1] << 8
+    if len(payload) < 2 + n * w:
+        raise SpecError("ALPHA too short for its levels")
+    levels = [int.from_bytes(payload[2 + i * w : 2 + (i + 1) * w], "little") for i in range(n)]
+    if any(b <= a for a, b in zip(levels, levels[1:])):
+        raise SpecError("ALPHA levels not increasing")
+    inner_bytes = payload[2 + n * w :]
+    inner = read_stream(inner_bytes, max_pixels)
+    g = inner.header
+    if g.mode != 0 or (g.width, g.height) != (h.width, h.height) or g.depth != h.depth:
+        raise SpecError("ALPHA's stream is not a gray plane of the image")
+    if inner.alpha is not None or inner.metadata or inner.damaged:
+        raise SpecError("ALPHA's stream has alpha or metadata")
+    if len(inner_bytes) < g.size:
+        raise SpecError("ALPHA's stream is truncated")
+    if n and g.transform != 1:
+        raise SpecError("a level table over a lossy stream")
+    return levels, inner_bytes
+
+
 def read_stream(data: bytes, max_pixels: int = MAX_PIXELS) -> Stream:
     """Section 6.2: the header, metadata, complete slices and the partial slice."""
     data = bytes(data)
@@ -220,7 +246,7 @@ def read_stream(data: bytes, max_pixels: int = MAX_PIXELS) -> Stream:
     stream = Stream(h)
     n, size = len(data), h.size
     complete, end = n >= size, min(n, size)
-    pos = HEADER_SIZE
+    pos, read = HEADER_SIZE, []  # read: the types of the chunks read so far
     while len(stream.slices) < h.slices and pos < end:
         if end - pos < 8:
             if complete and not (h.cut and not any(data[pos:end])):
@@ -234,7 +260,10 @@ def read_stream(data: bytes, max_pixels: int = MAX_PIXELS) -> Stream:
             raise SpecError("a chunk's length runs past the end of the stream")
         if kind == 3 and pos != HEADER_SIZE:
             raise SpecError("SAMPLES not right after the header")
-        if kind < 8 and kind not in (2, 3):
+        if kind == 4 and any(k != 3 for k in read):
+            raise SpecError("ALPHA not right after the header and SAMPLES")
+        read.append(kind)
+        if kind < 8 and kind not in (2, 3, 4):
             raise SpecError(f"critical chunk of type {kind}")
         if kind != 2 and stream.slices:
             raise SpecError(f"a chunk of type {kind} after the first slice")
@@ -251,8 +280,8 @@ def read_stream(data: bytes, max_pixels: int = MAX_PIXELS) -> Stream:
                 break
             stream.slices.append(payload)
         elif len(payload) < length:
-            if kind == 3:
-                raise SpecError("truncated inside SAMPLES")
+            if kind in (3, 4):
+                raise SpecError("truncated inside SAMPLES or ALPHA")
             stream.first_slice = head + 8 + length  # past the bytes present: no cut
             break
         elif kind == 3:
@@ -265,6 +294,10 @@ def read_stream(data: bytes, max_pixels: int = MAX_PIXELS) -> Stream:
             if payload[1] == 1 and h.mode == 1:
                 raise SpecError("reversible 4:2:0")
             h.depth, h.transform = payload[0], payload[1]
+        elif kind == 4:
+            if not ok:
+                raise SpecError("ALPHA checksum")
+            stream.alpha = _read_alpha(h, payload, max_pixels)
         elif not ok and _crc(struct.pack("<I", (kind - 8) << 28 | length), payload) == crc:
             raise SpecError(f"a chunk of type {kind - 8} with its type bit 3 damaged")
         elif not ok:
@@ -858,7 +891,22 @@ def _reversible_decode(h: Header, planes: list) -> np.ndarray:
 
 
 def decode(data: bytes, until: float | None = None) -> np.ndarray:
-    """The image: uint8 ``(H, W)`` or ``(H, W, 3)``."""
+    """The image: uint8 ``(H, W)`` or ``(H, W, 3)``, the alpha plane last if it has one
+    (section 5.4)."""
+    colour = _decode_colour(data, until)
+    alpha = read_stream(data).alpha
+    if alpha is None:
+        return colour
+    levels, inner = alpha
+    plane = decode(inner)
+    if levels:
+        first = 2 ** (read_header(inner).depth - 1) - len(levels) // 2
+        index = np.clip(plane.astype(np.int64) - first, 0, len(levels) - 1)
+        plane = np.array(levels, plane.dtype)[index]
+    return np.dstack([colour, plane])
+
+
+def _decode_colour(data: bytes, until: float | None) -> np.ndarray:
     h, planes = decode_counts(data, until)
     if h.transform == 1:
         return _reversible_decode(h, planes)

@@ -135,17 +135,26 @@ def test_bilevel_is_converted_to_grayscale():
     assert np.abs(out.astype(int) - 255 * np.eye(16)).max() <= 8
 
 
-@pytest.mark.parametrize("mode", ["RGBA", "LA", "PA"])
-def test_images_with_alpha_are_refused(mode):
+@pytest.mark.parametrize("mode, channels", [("RGBA", 4), ("LA", 2), ("PA", 4), ("La", 2)])
+def test_images_with_alpha_load_with_it_only_when_asked(mode, channels):
+    image = Image.new(mode, (9, 7))
     with pytest.raises(UnsupportedImageError, match="alpha"):
-        sc.encode(Image.new(mode, (9, 7)))
+        sc.load_image(image)
+    assert sc.load_image(image, alpha=True).shape == (7, 9, channels)
+    with pytest.raises(UnsupportedImageError, match="alpha"):
+        sc.load_image(np.zeros((7, 9, channels), np.uint8))
 
 
-def test_a_palette_with_transparency_is_refused(tmp_path):
+def test_a_palette_with_transparency_loads_as_rgba():
     im = Image.new("P", (9, 7))
+    im.putpalette([10, 20, 30, 40, 50, 60])
+    im.putpixel((0, 0), 1)
     im.info["transparency"] = 0
     with pytest.raises(UnsupportedImageError, match="alpha"):
-        sc.encode(im)
+        sc.load_image(im)
+    array = sc.load_image(im, alpha=True)
+    assert array.shape == (7, 9, 4)
+    assert tuple(array[0, 0]) == (40, 50, 60, 255) and tuple(array[1, 1]) == (10, 20, 30, 0)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint16, np.int64, bool])
@@ -157,7 +166,7 @@ def test_non_uint8_arrays_are_refused(dtype):
             sc.encode(np.zeros((8, 8), dtype=dtype), lossless=True)
 
 
-@pytest.mark.parametrize("shape", [(8,), (8, 8, 4), (8, 8, 2), (2, 8, 8, 3), ()])
+@pytest.mark.parametrize("shape", [(8,), (8, 8, 5), (2, 8, 8, 3), ()])
 def test_wrong_array_shapes_are_refused(shape):
     with pytest.raises(UnsupportedImageError, match="shape"):
         sc.encode(np.zeros(shape, np.uint8))

@@ -20,6 +20,7 @@ ROOT = "spikecodec"
 BELOW_CODEC = (
     "spikecodec._io",
     "spikecodec._jit",
+    "spikecodec.alpha",
     "spikecodec.data",
     "spikecodec.entropy",
     "spikecodec.errors",

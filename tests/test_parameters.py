@@ -57,6 +57,13 @@ ENCODE = {
     "xmp": st.one_of(st.integers(), st.lists(st.integers(), max_size=2), st.booleans()),
     "strip": not_bool,
     "lossless": not_bool,
+    "alpha_quality": st.one_of(
+        not_real,
+        non_finite,
+        st.floats(max_value=0.99, allow_nan=False),
+        st.floats(min_value=100.01),
+    ),
+    "keep_alpha": not_bool,
 }
 DECODE = {
     "until": st.one_of(not_real, non_finite, not_positive, st.floats(min_value=1.0001)),
@@ -123,7 +130,7 @@ def test_truncate_refuses_a_bad_value_of_each_parameter(name, data):
     [
         np.zeros((4, 4), np.float64),
         np.zeros((4, 4), np.uint16),
-        np.zeros((4, 4, 2), np.uint8),
+        np.zeros((4, 4, 5), np.uint8),
         np.zeros((4, 4, 4, 1), np.uint8),
         np.zeros((0, 4), np.uint8),
         "no-such-file.png",
@@ -131,7 +138,7 @@ def test_truncate_refuses_a_bad_value_of_each_parameter(name, data):
         12,
         None,
     ],
-    ids=["float", "uint16", "2 channels", "4-d", "empty", "missing", "bad bytes", "int", "none"],
+    ids=["float", "uint16", "5 channels", "4-d", "empty", "missing", "bad bytes", "int", "none"],
 )
 def test_encode_refuses_what_is_not_an_image(image):
     refused(lambda: sc.encode(image), "image")

@@ -17,6 +17,11 @@ band's threshold is ``theta = T/C``, a step of one: with the default neurons (``
 they are not are refused), the whole stream decodes exactly, and each earlier instant
 ``T/2**j`` gives the coefficients ``k >> j`` coarser, a lossy image like any cut stream's.
 
+Alpha: an image with an alpha plane (LA, RGBA, a palette with transparency) is coded as its
+colour image and, in the stream's ALPHA chunk, a grayscale stream of the alpha plane (lossless
+by default, else at its own quality), ahead of the time slices: every instant of the stream
+has the whole alpha plane. A fully opaque plane is dropped unless asked to keep it.
+
 The chroma resolution is the encoder's choice per image (``subsampling="auto"``): both are
 quantized and coded on a quarter of the image's rows, and the one of the lower cost
 ``J = D + lambda*R`` kept: ``D`` the chroma planes' squared error at full resolution weighted
@@ -36,6 +41,7 @@ from dataclasses import replace
 import numpy as np
 
 from . import ratecontrol
+from .alpha import indexed_levels, level_indices, levels_of, split_alpha, with_alpha
 from .entropy import (
     Layout,
     PlaneState,
@@ -65,6 +71,7 @@ from .params import (
     flag,
     listening_instant,
     plane_shapes,
+    quality_value,
     slice_instants,
     whole,
 )
@@ -302,6 +309,8 @@ def encode(
     exif: bytes | None = None,
     xmp: bytes | str | None = None,
     strip: bool = False,
+    alpha_quality: float | None = None,
+    keep_alpha: bool = False,
 ) -> bytes:
     """Compress an image into a ``.spk`` byte string.
 
@@ -316,18 +325,29 @@ def encode(
     The stream carries the image's ICC profile, EXIF and XMP (read from a PIL image or file;
     ``icc_profile``, ``exif`` and ``xmp`` set or replace them; EXIF orientation is kept as
     metadata, not applied); ``strip=True`` carries none.
+
+    An image with alpha (LA, RGBA, PA, a palette or colour key with transparency; an ``(H, W,
+    2)`` or ``(H, W, 4)`` array) carries its alpha plane: lossless, or at ``alpha_quality``
+    (1..100); a fully opaque one is dropped unless ``keep_alpha``. The whole alpha plane comes
+    before the time slices (a cut keeps it) and counts in a target's bytes; ``target_psnr`` is
+    that of the colour image.
     """
-    array, info = load_image(image, with_info=True, deep=flag("lossless", lossless))
+    array, info = load_image(image, with_info=True, deep=flag("lossless", lossless), alpha=True)
     metadata = _metadata(
         info, icc_profile=icc_profile, exif=exif, xmp=xmp, strip=flag("strip", strip)
     )
+    if alpha_quality is not None:
+        alpha_quality = quality_value("alpha_quality", alpha_quality)
+    array, alpha = split_alpha(array, flag("keep_alpha", keep_alpha))
+    if alpha is not None:
+        alpha = _alpha_chunk(alpha, alpha_quality)
     neurons = dict(R=R, C=C, T=T, table=table, bias=bias, chroma=chroma, tune=tune)
     neurons.update(subsampling=subsampling, lossless=lossless)
 
     def stream(quality=None, theta=None) -> bytes:
         header, counts = spike_counts(array, quality, theta=theta, **neurons)
         slices = encode_slices(counts, _layouts(header), header.slices)
-        return container.pack(header, slices, metadata)
+        return container.pack(header, slices, metadata, alpha=alpha)
 
     if target_bytes is None and target_bpp is None and target_psnr is None:
         return stream(quality, theta)
@@ -336,11 +356,27 @@ def encode(
         array,
         lambda: stream(quality, theta) if fixed else stream(100),
         None if fixed else lambda theta: stream(theta=theta),
-        decode,
+        _colour,
         target_bytes=target_bytes,
         target_bpp=target_bpp,
         target_psnr=target_psnr,
     )
+
+
+def _alpha_chunk(alpha: np.ndarray, quality: float | None) -> container.Alpha:
+    """The ALPHA chunk of an alpha plane: a stream of it at ``quality``, or lossless: then
+    also through its level table when it has few levels and that stream is shorter
+    (:mod:`spikecodec.alpha`)."""
+    if quality is not None:
+        return container.Alpha(encode(alpha, quality, strip=True))
+    plain = container.Alpha(encode(alpha, lossless=True, strip=True))
+    levels = levels_of(alpha)
+    if levels is None:
+        return plain
+    indexed = encode(level_indices(alpha, levels), lossless=True, strip=True)
+    indexed = container.Alpha(indexed, tuple(int(v) for v in levels))
+    depth = 8 * alpha.dtype.itemsize
+    return min(plain, indexed, key=lambda chunk: len(chunk.payload(depth)))
 
 
 def _metadata(info: dict, *, strip: bool, **given) -> dict[str, bytes]:
@@ -381,11 +417,11 @@ def _open(data, max_pixels: int, strict: bool) -> container.Stream:
             SpikeCodecWarning,
             stacklevel=3,
         )
-        return container.Stream(err.header, slices=err.chunks)
+        return container.Stream(err.header, slices=err.chunks, alpha=err.alpha)
     if stream.damaged:
         message = f"damaged metadata chunk(s) {', '.join(stream.damaged)}"
         if strict:
-            raise CorruptStreamError(message, stream.slices, stream.header)
+            raise CorruptStreamError(message, stream.slices, stream.header, stream.alpha)
         warnings.warn(f"{message}: dropped", SpikeCodecWarning, stacklevel=3)
     if len(data) < stream.size:
         message = f"the stream is truncated: {len(data)} of the {stream.size} bytes it declares"
@@ -492,6 +528,21 @@ def decode_counts(
     return stream.header, _counts(stream, until, until_ms)
 
 
+def _colour(data: bytes) -> np.ndarray:
+    """The colour image of a whole stream (without its alpha plane): what rate control
+    measures."""
+    stream = _open(data, container.MAX_IMAGE_PIXELS, False)
+    return _image(stream.header, _counts(stream, None, None))
+
+
+def _alpha(stream: container.Stream, max_pixels: int) -> np.ndarray | None:
+    """The alpha plane of a stream read (its ALPHA chunk's stream, checked whole), or None."""
+    if stream.alpha is None:
+        return None
+    samples = decode(stream.alpha.stream, strict=True, max_pixels=max_pixels)
+    return indexed_levels(samples, stream.alpha.levels) if stream.alpha.levels else samples
+
+
 def decode(
     data: bytes,
     *,
@@ -502,7 +553,9 @@ def decode(
     with_info: bool = False,
     auto_orient: bool = False,
 ):
-    """Decompress a ``.spk`` byte string into a uint8 array (H, W) or (H, W, 3).
+    """Decompress a ``.spk`` byte string into a uint8 array (H, W) or (H, W, 3), or, for an
+    image with alpha, (H, W, 2) or (H, W, 4) with the alpha plane last (whole at every instant);
+    uint16 for a 16-bit stream.
 
     Parameters
     ----------
@@ -530,6 +583,9 @@ def decode(
     flag("auto_orient", auto_orient)
     stream = _open(data, max_pixels, strict)
     image = _image(stream.header, _counts(stream, until, until_ms))
+    alpha = _alpha(stream, max_pixels)
+    if alpha is not None:
+        image = with_alpha(image, alpha)
     info = dict(stream.metadata)
     if auto_orient:
         image, info = orient(image, info)
@@ -543,6 +599,7 @@ def decode_progressive(
     the slice completes (for a partial last slice, the instant its bytes reach)."""
     stream = _open(data, max_pixels, strict)
     header, partial = stream.header, stream.partial
+    alpha = _alpha(stream, max_pixels)
     instants = slice_instants(header)
     payloads = len(stream.slices) + bool(partial)
     layouts = _stream_layouts(header)
@@ -551,4 +608,5 @@ def decode_progressive(
         if s == payloads - 1 and partial:
             start = instants[s - 1] if s else 0.0
             t = start + (t - start) * len(partial) / partial.declared
-        yield float(t), _image(header, states)
+        image = _image(header, states)
+        yield float(t), image if alpha is None else with_alpha(image, alpha)

@@ -24,14 +24,16 @@ class ParameterError(SpikeCodecError):
 class CorruptStreamError(SpikeCodecError):
     """The stream is not a valid spikecodec stream (bad magic, header, checksum or content).
 
-    ``chunks`` holds the time slices that were read intact before the damage, if any, and
-    ``header`` the stream's header when the damage lies after it (else None).
+    ``chunks`` holds the time slices that were read intact before the damage, if any,
+    ``header`` the stream's header when the damage lies after it (else None), and ``alpha``
+    its alpha plane (:class:`~spikecodec.format.container.Alpha`) when it has one.
     """
 
-    def __init__(self, message: str, chunks: list[bytes] | None = None, header=None):
+    def __init__(self, message: str, chunks: list[bytes] | None = None, header=None, alpha=None):
         super().__init__(message)
         self.chunks = chunks or []
         self.header = header
+        self.alpha = alpha
 
 
 class TruncatedStreamError(SpikeCodecError):

@@ -2,7 +2,8 @@
 metadata they carry.
 
 :func:`load_image` gives a uint8 array ``(H, W)`` (grayscale) or ``(H, W, 3)`` (RGB) (or, for
-the lossless path, ``deep=True``, uint16 too), and with
+the lossless path, ``deep=True``, uint16 too; with ``alpha=True``, ``(H, W, 2)`` gray and
+alpha or ``(H, W, 4)`` RGBA for images that have an alpha plane), and with
 ``with_info=True`` also the image's metadata as a dict like Pillow's ``Image.info``:
 ``"icc_profile"`` (an ICC profile), ``"exif"`` (an EXIF block, ``b"Exif\0\0"`` and a TIFF
 header, as Pillow's JPEG plugin gives it) and ``"xmp"`` (an XMP packet), each present only when
@@ -66,11 +67,21 @@ def normal_exif(exif) -> bytes:
     return exif if exif.startswith(_EXIF_PREFIX) else _EXIF_PREFIX + exif
 
 
-def load_image(image, *, with_info: bool = False, deep: bool = False):
+def _with_alpha(image: Image.Image) -> Image.Image:
+    """An image with transparency as LA or RGBA (a palette's or a colour key's transparency
+    made an alpha plane; premultiplied modes undone)."""
+    if image.mode in ("LA", "La") or (image.mode in ("L", "1") and "transparency" in image.info):
+        return image.convert("LA")
+    return image.convert("RGBA")
+
+
+def load_image(image, *, with_info: bool = False, deep: bool = False, alpha: bool = False):
     """An image as a uint8 array (H, W) or (H, W, 3): from an array, a PIL image, a file (a
     path or a binary file object) or the bytes of an image file (PNG, JPEG, ...).
 
-    Palette, bilevel and CMYK images are converted (to RGB or L); images with alpha are refused
+    Palette, bilevel and CMYK images are converted (to RGB or L). Images with alpha (LA, RGBA,
+    PA, or a palette or colour key with transparency) give, with ``alpha``, LA ``(H, W, 2)`` or
+    RGBA ``(H, W, 4)`` arrays, the alpha last (as do such arrays); without, they are refused
     with :class:`UnsupportedImageError`, and so are 16-bit samples unless ``deep``: then uint16
     arrays, gray or RGB, and Pillow's 16-bit gray images (``I;16``: 16-bit PNG and TIFF files)
     give uint16 arrays. (Pillow reads 16-bit RGB files as 8-bit: they are refused; pass their
@@ -91,7 +102,7 @@ def load_image(image, *, with_info: bool = False, deep: bool = False):
                         else ("Pillow reads 16-bit colour files as 8-bit: pass their uint16 array")
                     )
                     raise UnsupportedImageError(f"{image!r} has 16 bits per sample: {why}")
-                return load_image(im, with_info=with_info, deep=deep)
+                return load_image(im, with_info=with_info, deep=deep, alpha=alpha)
         except Image.DecompressionBombError as err:
             raise LimitError(f"cannot read {image!r}: {err}") from err
         except UnidentifiedImageError as err:
@@ -104,10 +115,13 @@ def load_image(image, *, with_info: bool = False, deep: bool = False):
         image.load()  # first: a TIFF loader applies its orientation itself, and drops the tag
         info = image_info(image)
         if image.mode in _ALPHA_MODES or "transparency" in image.info:
-            raise UnsupportedImageError(
-                f"images with alpha ({image.mode}) are not supported: flatten them first, "
-                "e.g. image.convert('RGB')"
-            )
+            if not alpha:
+                raise UnsupportedImageError(
+                    f"images with alpha ({image.mode}) are not supported here: flatten them "
+                    "first, e.g. image.convert('RGB')"
+                )
+            array = np.asarray(_with_alpha(image))
+            return (array, info) if with_info else array
         if image.mode in _DEEP_MODES:
             if not deep:
                 raise UnsupportedImageError(f"a {image.mode} image: {_DEEP_ONLY_LOSSLESS}")
@@ -133,10 +147,15 @@ def load_image(image, *, with_info: bool = False, deep: bool = False):
         )
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
-    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] == 3)):
+    if not alpha and array.ndim == 3 and array.shape[2] in (2, 4):
         raise UnsupportedImageError(
-            f"image arrays must have shape (H, W) or (H, W, 3), got {array.shape}"
+            f"an array with alpha {array.shape} is not supported here (encode carries alpha; "
+            "the neurons code the colour image: drop the last channel)"
         )
+    channels = (3, 2, 4) if alpha else (3,)
+    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in channels)):
+        shapes = "(H, W), (H, W, 2), (H, W, 3) or (H, W, 4)" if alpha else "(H, W) or (H, W, 3)"
+        raise UnsupportedImageError(f"image arrays must have shape {shapes}, got {array.shape}")
     if array.shape[0] < 1 or array.shape[1] < 1:
         raise UnsupportedImageError(f"the image is empty (shape {array.shape})")
     return (array, {}) if with_info else array

@@ -107,8 +107,9 @@ class Header:
     :func:`band_thresholds`), ``slices`` the number of time slices (bit-planes of the counts);
     ``cut`` marks a cut stream, which may end before its last slice, inside one. ``depth`` is
     the bits per sample; ``reversible`` marks a lossless stream: the integer transforms
-    (:mod:`~spikecodec.transform.integer`, YCoCg-R) and one threshold ``theta`` for every band
+    (:mod:`~spikecodec.transform.wavelet`, YCoCg-R) and one threshold ``theta`` for every band
     and plane, so that the last slice's counts are the integer coefficients themselves.
+    ``alpha`` says the image has an alpha plane (the stream's ALPHA chunk).
     """
 
     mode: str
@@ -126,6 +127,7 @@ class Header:
     subsampling: str = "4:2:0"
     depth: int = 8
     reversible: bool = False
+    alpha: bool = False
 
 
 def domain_error(name: str, value) -> str | None:
@@ -157,6 +159,14 @@ def _real(name: str, value) -> float:
     value = _number(name, value)
     if not math.isfinite(value):
         raise ParameterError(f"{name} must be finite, got {value!r}")
+    return value
+
+
+def quality_value(name: str, value) -> float:
+    """``value`` as a quality on libjpeg's scale, ``1 <= value <= 100``."""
+    value = _real(name, value)
+    if not 1 <= value <= 100:
+        raise ParameterError(f"{name} must lie in 1..100, got {value!r}")
     return value
 
 

@@ -10,8 +10,9 @@ Pillow is::
     >>> im.save("copy.spk", quality=50)          # doctest: +SKIP
 
 Opening is lazy: ``Image.open`` reads only the header (format ``"SPK"``, mode ``"L"`` or
-``"RGB"``, or ``"I;16"`` for a 16-bit gray stream, size; a 16-bit RGB stream opens as ``"RGB"``
-with the top 8 bits of its samples, as Pillow reads 48-bit PNG files) and the metadata chunks
+``"RGB"``, ``"LA"`` or ``"RGBA"`` for an image with alpha, or ``"I;16"`` for a 16-bit gray
+stream, size; a 16-bit RGB or alpha stream opens in its 8-bit mode with the top 8 bits of its
+samples, as Pillow reads 48- and 64-bit PNG files), the alpha plane and the metadata chunks
 after it, into ``im.info`` (``"icc_profile"``,
 ``"exif"``, so that ``im.getexif()`` works, and ``"xmp"``); the spike stream is decoded on
 ``load()`` (or any
@@ -33,12 +34,13 @@ one with every slice after it.
 Saving takes :func:`spikecodec.encode`'s options as keyword arguments of ``Image.save``:
 ``quality`` (1..100) or ``theta``, ``R``, ``C``, ``T``, ``table``, ``bias``, ``chroma``,
 ``tune``, ``subsampling``, the targets ``target_bytes``, ``target_bpp``, ``target_psnr``,
-``strip``, and ``icc_profile``, ``exif`` (bytes or ``Image.Exif``), ``xmp`` (the image's own
+``strip``, ``alpha_quality``, ``keep_alpha``, and ``icc_profile``, ``exif`` (bytes or
+``Image.Exif``), ``xmp`` (the image's own
 ``info`` by default); any other keyword is refused (:class:`~spikecodec.ParameterError`), and so
 is ``save_all`` of more than one frame (a ``.spk`` stream holds one image; of one frame it
 saves that). Images are converted as :func:`spikecodec.load_image` converts them (palette,
-bilevel, CMYK... to L or RGB); images with alpha are refused with its
-:class:`~spikecodec.UnsupportedImageError`.
+bilevel, CMYK... to L or RGB; LA, RGBA, PA and transparency keys to LA or RGBA, coded with
+their alpha plane, which opens as LA or RGBA).
 """
 
 from __future__ import annotations
@@ -68,6 +70,8 @@ _SAVE_OPTIONS = (
     "target_bpp",
     "target_psnr",
     "strip",
+    "alpha_quality",
+    "keep_alpha",
 )
 
 
@@ -110,13 +114,15 @@ class SpkImageFile(ImageFile.ImageFile):
         except SpikeCodecError as err:  # Pillow's "not this format / broken header" signal
             raise SyntaxError(f"not a valid spikecodec stream: {err}") from err
         self.spk_header = header
-        self._mode = "I;16" if header.depth == 16 and header.mode == "L" else header.mode
+        self._mode = header.mode + ("A" if header.alpha else "")
+        if header.depth == 16 and self._mode == "L":
+            self._mode = "I;16"
         self._size = (header.width, header.height)
         self.tile = [ImageFile._Tile(_DECODER, (0, 0, *self._size), 0, (self._mode,))]
 
     def _metadata_chunks(self) -> bytes:
-        """The chunks between the header and the first time slice (SAMPLES, metadata), read
-        from the file."""
+        """The chunks between the header and the first time slice (SAMPLES, ALPHA, metadata),
+        read from the file."""
         assert self.fp is not None
         chunks = b""
         while len(head := self.fp.read(container.CHUNK_HEAD_SIZE)) == container.CHUNK_HEAD_SIZE:
@@ -189,7 +195,7 @@ class SpkDecoder(ImageFile.PyDecoder):
         size = (self.state.xsize, self.state.ysize)
         if pixels.shape[1::-1] != size:
             raise SpkLoadError(f"the stream decoded to {pixels.shape}, not the size {size}")
-        if pixels.dtype == np.uint16 and self.mode == "RGB":  # no 48-bit mode: the top 8 bits
+        if pixels.dtype == np.uint16 and self.mode != "I;16":  # no such mode: the top 8 bits
             pixels = (pixels >> 8).astype(np.uint8)
         self.set_as_raw(pixels.astype(pixels.dtype.newbyteorder("<")).tobytes(), self.mode)
 

@@ -131,11 +131,11 @@ def _coarsest(
 
 
 def _fits(stream: container.Stream, n: int) -> None:
-    """Refuse a budget of fewer bytes than the header and metadata a cut keeps."""
+    """Refuse a budget of fewer bytes than the header, alpha plane and metadata a cut keeps."""
     if n < stream.first_slice:
         raise RateControlError(
             f"a target of {n} bytes is smaller than the stream's {stream.first_slice} bytes of "
-            "header and metadata",
+            + ("header, alpha and metadata" if stream.alpha else "header and metadata"),
             best=float(stream.first_slice),
         )
 

@@ -295,12 +295,12 @@ def test_a_missing_input_fails_cleanly(tmp_path, capsys):
     assert_failed_cleanly(code, capsys, tmp_path, before)
 
 
-def test_an_image_with_alpha_fails_cleanly(tmp_path, capsys):
-    src = tmp_path / "a.png"
-    Image.new("RGBA", (8, 8)).save(src)
+def test_an_image_of_float_samples_fails_cleanly(tmp_path, capsys):
+    src = tmp_path / "a.tif"
+    Image.new("F", (8, 8)).save(src)
     before = listing(tmp_path)
     code = main(["encode", str(src), str(tmp_path / "x.spk")])
-    assert "alpha" in assert_failed_cleanly(code, capsys, tmp_path, before)
+    assert "mode" in assert_failed_cleanly(code, capsys, tmp_path, before)
 
 
 def test_a_bad_quality_fails_cleanly(tmp_path, png, capsys):

@@ -123,7 +123,16 @@ def outcome_of_library(data: bytes):
     types = {"ICC": 8, "EXIF": 9, "XMP": 10}
     damaged = sorted(types[n] if n in types else int(n.split()[-1]) for n in stream.damaged)
     partial = bytes(stream.partial), stream.partial.declared
-    return stream.slices, partial, metadata, damaged, stream.first_slice, stream.header.reversible
+    alpha = None if stream.alpha is None else (list(stream.alpha.levels), stream.alpha.stream)
+    return (
+        stream.slices,
+        partial,
+        metadata,
+        damaged,
+        stream.first_slice,
+        stream.header.reversible,
+        alpha,
+    )
 
 
 def outcome_of_spec(data: bytes):
@@ -138,6 +147,7 @@ def outcome_of_spec(data: bytes):
         sorted(stream.damaged),
         stream.first_slice,
         stream.header.transform == 1,
+        None if stream.alpha is None else (stream.alpha[0], bytes(stream.alpha[1])),
     )
 
 
@@ -192,7 +202,7 @@ def test_reading_damaged_streams(entry):
                 struct.pack_into("<I", damaged, head, kind << 28 | new_length)
                 with_crc(damaged, head, min(new_length, len(data) - head - 8))
                 same_outcome(bytes(damaged))
-        assert tag >> 28 in (2, 3, 8, 9, 10)
+        assert tag >> 28 in (2, 3, 4, 8, 9, 10)
     header = bytearray(data)
     for offset, fmt, values in [
         (12, "B", (11, 13)),
@@ -216,6 +226,33 @@ def test_reading_damaged_streams(entry):
             at = container.HEADER_SIZE
             damaged[at + 8 : at + 10] = payload
             with_crc(damaged, at, 2)
+            same_outcome(bytes(damaged))
+    if stream.alpha is not None:  # an ALPHA chunk with its CRC right, its contents rewritten
+        at = next(head for name, head, _, _ in stream.chunks if name == "ALPHA")
+        inner = stream.alpha.stream
+        inner_header = bytearray(inner)
+        inner_header[14] = 2  # the inner stream made RGB 4:4:4, its header CRC right
+        with_crc(inner_header, 4, 57)
+        odd = bytearray(inner)
+        odd[15:19] = struct.pack("<I", stream.header.width + 1)  # another width
+        with_crc(odd, 4, 57)
+        levels = list(stream.alpha.levels)
+        for payload in (
+            b"",
+            b"\x01",
+            struct.pack("<H", 300) + bytes(2),  # a table longer than the payload
+            struct.pack("<H", 2) + bytes([5, 5]) + inner,  # levels not increasing
+            struct.pack("<H", 1) + bytes([7]) + inner,  # one level
+            struct.pack("<H", len(levels)) + bytes(levels) + bytes(inner_header),
+            struct.pack("<H", len(levels)) + bytes(levels) + bytes(odd),
+            struct.pack("<H", len(levels)) + bytes(levels) + inner[:-1],  # truncated inside
+            struct.pack("<H", 0) + inner,  # no table
+            struct.pack("<H", 0) + data,  # the whole stream: it has alpha itself
+        ):
+            damaged = data[:at] + chunk(4, payload) + data[at + 8 + len(stream.alpha.payload()) :]
+            damaged = bytearray(damaged)
+            struct.pack_into("<I", damaged, 65, len(damaged))
+            with_crc(damaged, 4, 57)
             same_outcome(bytes(damaged))
 
 

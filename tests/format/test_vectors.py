@@ -97,14 +97,36 @@ def test_the_chunks_are_in_the_documented_order(entry):
     samples = kinds[:1] == [3]
     assert samples == entry["header"]["reversible"] == ("lossless" in entry["encode"])
     kinds = kinds[samples:]
+    alpha = kinds[:1] == [4]
+    assert alpha == entry["header"]["alpha"] == ("alpha" in entry["source"])
+    kinds = kinds[alpha:]
     metadata = [kind for kind in kinds if kind != 2]
     assert kinds == metadata + [2] * (len(kinds) - len(metadata))
     assert set(metadata) <= {8, 9, 10} and len(set(metadata)) == len(metadata)
     assert len(metadata) == len(entry["metadata"]) and kinds.count(2) <= data[64]
-    assert container.unpack(data).first_slice == container.HEADER_SIZE + 10 * samples + sum(
+    stream = container.unpack(data)
+    alpha_bytes = 8 + len(stream.alpha.payload(entry["header"]["depth"])) if alpha else 0
+    assert stream.first_slice == container.HEADER_SIZE + 10 * samples + alpha_bytes + sum(
         8 + len(bytes.fromhex(value)) for value in entry["metadata"].values()
     )
     assert (pos == len(data)) == (entry["truncate"] is None)
+
+
+@pytest.mark.parametrize("entry", [e for e in ENTRIES if "alpha" in e], ids=lambda e: e["file"])
+def test_the_alpha_plane(entry):
+    """FORMAT.md 5.4: the level table, the inner stream, and the plane decoded: the source's
+    alpha, exactly when lossless, at every instant."""
+    alpha = container.unpack(data_of(entry)).alpha
+    assert list(alpha.levels) == entry["alpha"]["levels"]
+    assert sha256(alpha.stream) == entry["alpha"]["stream_sha256"]
+    assert dataclasses.asdict(container.read_header(alpha.stream)) == entry["alpha"]["header"]
+    source = source_image(entry["source"])[:, :, -1]
+    for until in (None, 0.5):
+        plane = spikecodec.decode(data_of(entry), until=until, strict=True)[:, :, -1]
+        if "alpha_quality" in entry["encode"]:
+            assert spikecodec.metrics.psnr(source, plane) > 30
+        else:
+            assert np.array_equal(plane, source)
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
@@ -132,13 +154,19 @@ def test_decoding_until_an_instant(entry, until):
 def source_image(source) -> np.ndarray:
     rows, cols = source["rows"], source["cols"]
     image = load_sample(source["sample"])[rows[0] : rows[1], cols[0] : cols[1]]
-    if not source["gray"]:
-        return image
-    luma = np.asarray(Image.fromarray(image).convert("L"))
+    if source["gray"]:
+        image = np.asarray(Image.fromarray(image).convert("L"))
     if source["gray"] == "gray16":  # FORMAT.md 17.2: luma * 256 + 37 i mod 256
-        low = np.arange(luma.size).reshape(luma.shape) * 37 % 256
-        return (luma.astype(np.uint16) * 256 + low).astype(np.uint16)
-    return luma
+        low = np.arange(image.size).reshape(image.shape) * 37 % 256
+        image = (image.astype(np.uint16) * 256 + low).astype(np.uint16)
+    if "alpha" not in source:
+        return image
+    r, c = np.indices(image.shape[:2])
+    if source["alpha"] == "mask":  # 255 where r + c < 40, else 128 where r < c, else 0
+        alpha = np.where(r + c < 40, 255, np.where(r < c, 128, 0))
+    else:  # "ramp": (8r + 3c) mod 256
+        alpha = (8 * r + 3 * c) % 256
+    return np.dstack([image, alpha.astype(np.uint8)])
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=IDS)

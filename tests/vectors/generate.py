@@ -161,20 +161,53 @@ VECTORS = [
         {"lossless": True},
         "middle of the largest slice",
     ),
+    (
+        "alpha-rgba-32x48.spk",
+        "RGBA, quality 75: a lossless alpha plane of 3 levels through a level table",
+        ("kodim23", (64, 96), (96, 144), False, "mask"),
+        {"quality": 75},
+        None,
+    ),
+    (
+        "alpha-la-24x40.spk",
+        "gray and alpha, lossless colour, a smooth alpha plane at quality 60 (no table)",
+        ("kodim05", (96, 120), (96, 136), True, "ramp"),
+        {"lossless": True, "alpha_quality": 60},
+        None,
+    ),
+    (
+        "cut-alpha-rgba-32x48.spk",
+        "the RGBA stream cut inside its largest time slice: the alpha plane stays whole",
+        ("kodim23", (64, 96), (96, 144), False, "mask"),
+        {"quality": 75},
+        "middle of the largest slice",
+    ),
 ]
 
 
-def source_image(sample: str, rows, cols, gray) -> np.ndarray:
+def alpha_plane(shape, kind: str) -> np.ndarray:
+    """A vector's alpha plane at row ``r``, column ``c``: ``"mask"``, 255 where ``r + c <
+    40``, else 128 where ``r < c``, else 0; ``"ramp"``, ``(8r + 3c) mod 256``."""
+    r, c = np.indices(shape)
+    if kind == "mask":
+        return np.where(r + c < 40, 255, np.where(r < c, 128, 0)).astype(np.uint8)
+    return ((8 * r + 3 * c) % 256).astype(np.uint8)
+
+
+def source_image(sample: str, rows, cols, gray, alpha=None) -> np.ndarray:
     """The image a vector encodes: a crop of a sample, its luma (``gray`` True), or that luma
-    spread to 16 bits (``"gray16"``: times 256, plus ``37 i mod 256`` at raster index ``i``)."""
+    spread to 16 bits (``"gray16"``: times 256, plus ``37 i mod 256`` at raster index ``i``);
+    with an ``alpha`` plane (:func:`alpha_plane`) last."""
     image = load_sample(sample)[rows[0] : rows[1], cols[0] : cols[1]]
-    if not gray:
+    if gray:
+        luma = np.asarray(Image.fromarray(image).convert("L"))
+        image = luma
+        if gray == "gray16":
+            low = np.arange(luma.size).reshape(luma.shape) * 37 % 256
+            image = (luma.astype(np.uint16) * 256 + low).astype(np.uint16)
+    if alpha is None:
         return image
-    luma = np.asarray(Image.fromarray(image).convert("L"))
-    if gray == "gray16":
-        low = np.arange(luma.size).reshape(luma.shape) * 37 % 256
-        return (luma.astype(np.uint16) * 256 + low).astype(np.uint16)
-    return luma
+    return np.dstack([image, alpha_plane(image.shape[:2], alpha)])
 
 
 def sha256(data: bytes) -> str:
@@ -198,6 +231,16 @@ def image_digest(image: np.ndarray) -> dict:
         "shape": list(image.shape),
         "dtype": str(image.dtype),
         "sha256": sha256(np.ascontiguousarray(image).tobytes()),
+    }
+
+
+def alpha_entry(data: bytes) -> dict:
+    """An ALPHA chunk's level table and inner stream's SHA-256 and header."""
+    alpha = container.unpack(data).alpha
+    return {
+        "levels": list(alpha.levels),
+        "stream_sha256": sha256(alpha.stream),
+        "header": dataclasses.asdict(container.read_header(alpha.stream)),
     }
 
 
@@ -233,17 +276,19 @@ def make(name: str, description: str, source, params: dict, cut) -> tuple[bytes,
         data = spikecodec.truncate(data, entry_cut)
     header = container.read_header(data)
     _, info = spikecodec.decode(data, with_info=True, strict=True)
-    sample, rows, cols, gray = source
+    sample, rows, cols, gray, *alpha = source
     entry = {
         "file": name,
         "description": description,
-        "source": {"sample": sample, "rows": list(rows), "cols": list(cols), "gray": gray},
+        "source": {"sample": sample, "rows": list(rows), "cols": list(cols), "gray": gray}
+        | ({"alpha": alpha[0]} if alpha else {}),
         "encode": {key: _json_value(value) for key, value in params.items()},
         "truncate": entry_cut,
         "size": len(data),
         "sha256": sha256(data),
         "header": dataclasses.asdict(header),
         "metadata": {key: value.hex() for key, value in sorted(info.items())},
+        **({"alpha": alpha_entry(data)} if alpha else {}),
         "decoded": decoded(data),
         "until": {str(t): decoded(data, t) for t in UNTIL},
     }

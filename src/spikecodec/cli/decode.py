@@ -2,7 +2,8 @@
 
 IN or OUT may be ``-`` (standard input, standard output); OUT's format is what its extension
 names (any Pillow writes), or ``--format``; ``--quality`` for the lossy ones. The ICC profile,
-EXIF and XMP go into the file where its format holds them; ``--auto-orient`` applies the EXIF
+EXIF and XMP go into the file where its format holds them, and so does an alpha plane (PNG,
+WebP, TIFF; dropped with a warning from the others); ``--auto-orient`` applies the EXIF
 orientation instead of keeping it.
 """
 
@@ -35,9 +36,9 @@ def run(args: argparse.Namespace) -> int:
         image, info = sc.decode(
             data, strict=args.strict, until=args.until, with_info=True, auto_orient=args.auto_orient
         )
+        encoded = output.image_file_bytes(image, fmt, info, args.quality)
     for warning in caught:
         print(f"spikecodec: warning: {warning.message}", file=sys.stderr)
-    encoded = output.image_file_bytes(image, fmt, info, args.quality)
     output.write_output(args.output, encoded, force=args.force)
     if args.verbose:
         output.say(args, f"{args.output}: {image.shape[1]}x{image.shape[0]} {fmt}")

@@ -7,7 +7,9 @@
 
 The rate is a quality (``-q``, libjpeg's scale), a threshold (``--theta``), lossless
 (``--lossless``), or a target met by cutting the stream (``--bpp``, ``--bytes``, ``--psnr``;
-with ``-q``, ``--theta`` or ``--lossless`` that stream is cut). Many images are encoded over
+with ``-q``, ``--theta`` or ``--lossless`` that stream is cut). An image with alpha keeps its
+alpha plane, lossless unless ``--alpha-q`` gives it a quality (cwebp's ``-alpha_q``), a fully
+opaque one only with ``--keep-alpha``. Many images are encoded over
 ``--jobs`` processes (default: every core) with a progress bar; a file that fails is reported
 and the rest go on, and the exit code says whether any failed. The output path is checked
 before any work: its folder exists, it is not a folder, it ends in ``.spk``, and it exists only
@@ -43,6 +45,8 @@ _NEURONS = (
     "tune",
     "subsampling",
     "strip",
+    "alpha_quality",
+    "keep_alpha",
 )
 _TARGETS = {"bpp": "target_bpp", "bytes": "target_bytes", "psnr": "target_psnr"}
 
@@ -191,6 +195,19 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         action="store_const",
         const=True,
         help="drop the ICC profile, EXIF and XMP (kept by default)",
+    )
+    p.add_argument(
+        "--alpha-q",
+        dest="alpha_quality",
+        type=float,
+        metavar="Q",
+        help="the alpha plane's quality, 1..100 (default: lossless)",
+    )
+    p.add_argument(
+        "--keep-alpha",
+        action="store_const",
+        const=True,
+        help="keep a fully opaque alpha plane (dropped by default)",
     )
     p.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
     output.add_verbosity(p)

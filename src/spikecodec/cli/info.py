@@ -19,6 +19,7 @@ def run(args: argparse.Namespace) -> None:
     header, chunks, partial = stream.header, stream.slices, stream.partial
     print(f"file        {args.input} ({len(data)} bytes)")
     colour = header.mode + (f" {header.subsampling}" if header.mode == "RGB" else "")
+    colour += " with alpha" if header.alpha else ""
     print(f"image       {header.width}x{header.height} {colour}")
     print(f"bpp         {8 * len(data) / (header.width * header.height):.4f}")
     print(f"neurons     R={header.R:g} C={header.C:g} tau={header.R * header.C:g} ms")
@@ -27,6 +28,11 @@ def run(args: argparse.Namespace) -> None:
         print(f"samples     {header.depth} bits, lossless (5/3 wavelet, YCoCg-R; step 1 at T)")
     else:
         print(f"table       {TABLES[header.table]} (chroma x{header.chroma:g})")
+    if stream.alpha is not None:
+        inner = container.unpack(stream.alpha.stream).header
+        how = "lossless" if inner.reversible else f"lossy, theta={inner.theta:g}"
+        table = f", {len(stream.alpha.levels)} levels" if stream.alpha.levels else ""
+        print(f"alpha       {how}{table} ({len(stream.alpha.stream)} bytes)")
     print(f"time slices {header.slices} ({len(chunks)} complete)")
     if header.cut:
         where = f"inside slice {len(chunks)}" if partial.declared else "at a slice end"

@@ -6,13 +6,14 @@ from __future__ import annotations
 import argparse
 import io
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, PngImagePlugin
 
 from .._io import write_atomic
-from ..errors import ParameterError
+from ..errors import ParameterError, SpikeCodecWarning, UnsupportedImageError
 from ..format import container
 
 __all__ = [
@@ -122,12 +123,29 @@ def image_file_bytes(
     image: np.ndarray, fmt: str, info: dict | None = None, quality: int | None = None
 ) -> bytes:
     """``image`` as the bytes of a file in Pillow's format ``fmt``, with the metadata of
-    ``info`` where the format holds it, at ``quality`` for the formats that take one."""
-    buf = io.BytesIO()
+    ``info`` where the format holds it, at ``quality`` for the formats that take one. An
+    alpha plane goes where the format holds one, else it is dropped with a
+    :class:`~spikecodec.SpikeCodecWarning` (as dwebp writes PPM); 16-bit gray goes into
+    16-bit files (PNG, TIFF), and 16-bit colour, which Pillow does not write, is refused."""
+    if image.dtype == np.uint16 and image.ndim == 3:
+        raise UnsupportedImageError(
+            "Pillow writes no 16-bit colour or alpha files: decode this stream with "
+            "spikecodec.decode, which gives its uint16 array"
+        )
     options = _metadata_options(fmt, info or {})
     if quality is not None:
         options["quality"] = quality
-    Image.fromarray(image).save(buf, format=fmt, **options)
+    picture = Image.fromarray(image)
+    try:
+        buf = io.BytesIO()
+        picture.save(buf, format=fmt, **options)
+    except (OSError, KeyError, ValueError):
+        if picture.mode not in ("LA", "RGBA"):
+            raise
+        message = f"{fmt} holds no alpha plane: it is dropped (write PNG, WebP or TIFF to keep it)"
+        warnings.warn(message, SpikeCodecWarning, stacklevel=2)
+        buf = io.BytesIO()
+        picture.convert(picture.mode[:-1]).save(buf, format=fmt, **options)
     return buf.getvalue()
 
 
@@ -136,7 +154,7 @@ def report_stream(args: argparse.Namespace, path: str, data: bytes) -> None:
     h = container.read_header(data)
     line = f"{path}: {len(data)} bytes, {8 * len(data) / (h.width * h.height):.4f} bpp"
     if getattr(args, "verbose", False):
-        colour = f"RGB {h.subsampling}" if h.mode == "RGB" else "L"
+        colour = (f"RGB {h.subsampling}" if h.mode == "RGB" else "L") + " + alpha" * h.alpha
         rate = "lossless" if h.reversible else f"theta {h.theta:g}"
         line += f" ({h.width}x{h.height} {colour}, {h.slices} time slices, {rate})"
     say(args, line)

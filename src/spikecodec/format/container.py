@@ -37,6 +37,19 @@ zeros is the padding of a cut stream, below). The chunks, in this order:
   predates the chunk refuses a lossless stream by name. Like the header, it is what a decoder
   needs first: a stream ending inside it is truncated (:class:`~spikecodec.TruncatedStreamError`),
   and one that fails its CRC corrupt, without a header to decode from;
+- ``ALPHA`` (type 4, critical, after the header and SAMPLES, before any other chunk, when the
+  image has an alpha plane, :class:`Alpha`)::
+
+      count     u16      n: 0, or the number of levels in the level table
+      levels    n x u8 (u16 for 16-bit samples)   strictly increasing alpha levels
+      stream    the rest: a whole ``.spk`` stream of the plane
+
+  The stream is grayscale, of the image's size and depth, lossless (always, with a level
+  table) or lossy, itself without alpha or metadata, checked as a stream when read. With a
+  level table its samples ``s`` are indices: the alpha is ``levels[clip(s - first, 0, n-1)]``,
+  ``first = 2**(depth-1) - n//2`` (:mod:`spikecodec.alpha`). Before the slices, a cut keeps
+  all of it: the alpha plane is whole at every instant. Like SAMPLES, a stream ending inside it
+  is truncated and one whose CRC or contents fail is corrupt, with no header to decode from;
 - metadata, ancillary, before the first slice (so that a cut keeps them), each at most once:
   ``ICC`` (type 8, an ICC colour profile), ``EXIF`` (type 9, an EXIF block: a TIFF header and
   its IFDs, as Pillow's ``info["exif"]`` holds it, ``"Exif\\0\\0"`` prefix included or not),
@@ -110,6 +123,7 @@ __all__ = [
     "MAX_IMAGE_PIXELS",
     "METADATA",
     "TYPES",
+    "Alpha",
     "Header",
     "SLICE_TYPE",
     "PartialChunk",
@@ -125,7 +139,7 @@ __all__ = [
 MAGIC = b"\x89SPK"
 FORMAT_VERSION = 12
 MAX_IMAGE_PIXELS = 178_956_970  # Pillow's DecompressionBombError limit: 2 * Image.MAX_IMAGE_PIXELS
-TYPES = {1: "HEADER", 2: "SLICE", 3: "SAMPLES", 8: "ICC", 9: "EXIF", 10: "XMP"}
+TYPES = {1: "HEADER", 2: "SLICE", 3: "SAMPLES", 4: "ALPHA", 8: "ICC", 9: "EXIF", 10: "XMP"}
 """The chunk types this reader knows, by number (1-7 critical, 8-15 ancillary)."""
 METADATA = {8: "icc_profile", 9: "exif", 10: "xmp"}
 """The metadata chunks, by type, and their keys in :attr:`Stream.metadata` (Pillow's)."""
@@ -134,6 +148,8 @@ SLICE_TYPE = 2
 """The type of a time slice's chunk."""
 _SAMPLES_TYPE = 3
 _SAMPLES = struct.Struct("<BB")  # depth, transform
+_ALPHA_TYPE = 4
+_FIRST = (_SAMPLES_TYPE, _ALPHA_TYPE)  # the critical chunks that belong with the header
 _ANCILLARY = 8  # types from here on may be skipped
 _MAX_LENGTH = (1 << 28) - 1
 _MODES = (("L", "4:2:0"), ("RGB", "4:2:0"), ("RGB", "4:4:4"))  # the mode byte's meanings
@@ -202,10 +218,16 @@ def _assemble(header: Header, before: bytes, slices: list[bytes], padding: int) 
 
 
 def pack(
-    header: Header, slices: list[bytes], metadata: dict | None = None, *, padding: int = 0
+    header: Header,
+    slices: list[bytes],
+    metadata: dict | None = None,
+    *,
+    alpha: Alpha | None = None,
+    padding: int = 0,
 ) -> bytes:
     """Serialize a header, metadata (``{"icc_profile": bytes, "exif": bytes, "xmp": bytes}``,
-    any of them) and time-slice payloads into a ``.spk`` byte string.
+    any of them), an :class:`Alpha` plane (checked as a reader checks it) and time-slice
+    payloads into a ``.spk`` byte string.
 
     With ``header.cut`` the stream is a cut one: a :class:`PartialChunk` is written with its
     slice's whole length (``declared``) and a CRC over the bytes it holds, and ``padding`` zero
@@ -221,6 +243,12 @@ def pack(
     before = b"".join(
         _chunk(kind, bytes(metadata[key])) for kind, key in METADATA.items() if metadata.get(key)
     )
+    if alpha is not None:
+        try:
+            _alpha(header, alpha.payload(header.depth), 1 << 62)
+        except SpikeCodecError as err:
+            raise ParameterError(f"not an alpha plane of this image: {err}") from err
+        before = _chunk(_ALPHA_TYPE, alpha.payload(header.depth)) + before
     if header.reversible or header.depth != 8:
         samples = _SAMPLES.pack(header.depth, int(header.reversible))
         before = _chunk(_SAMPLES_TYPE, samples) + before
@@ -241,6 +269,60 @@ def _samples(header: Header, payload: bytes) -> Header:
     if transform and header.mode == "RGB" and header.subsampling != "4:4:4":
         raise CorruptStreamError("a reversible RGB stream has 4:4:4 chroma")
     return replace(header, depth=depth, reversible=bool(transform))
+
+
+@dataclass(frozen=True)
+class Alpha:
+    """An image's alpha plane as its ALPHA chunk holds it: ``stream``, a whole grayscale
+    stream of the plane, and ``levels``, empty when the stream's samples are the alpha values,
+    else the level table its samples index (module docstring, :mod:`spikecodec.alpha`)."""
+
+    stream: bytes
+    levels: tuple[int, ...] = ()
+
+    def payload(self, depth: int = 8) -> bytes:
+        """The chunk's payload for samples of ``depth`` bits."""
+        table = np.asarray(self.levels, dtype="<u2" if depth > 8 else "u1").tobytes()
+        return struct.pack("<H", len(self.levels)) + table + bytes(self.stream)
+
+
+def _alpha(header: Header, payload: bytes, max_pixels: int) -> Alpha:
+    """An ``ALPHA`` chunk's payload read and checked (:class:`CorruptStreamError` if bad)."""
+    width = 2 if header.depth > 8 else 1
+    if len(payload) < 2:
+        raise CorruptStreamError(f"an ALPHA chunk of {len(payload)} bytes")
+    (count,) = struct.unpack_from("<H", payload)
+    if len(payload) < 2 + count * width:
+        raise CorruptStreamError(f"an ALPHA chunk too short for its {count} levels")
+    levels = np.frombuffer(payload, "<u2" if width == 2 else "u1", count, 2).astype(np.int64)
+    if np.any(np.diff(levels) <= 0):
+        raise CorruptStreamError("the ALPHA chunk's levels are not strictly increasing")
+    data = payload[2 + count * width :]
+    try:
+        alpha = unpack(data, max_pixels)
+    except SpikeCodecError as err:
+        raise CorruptStreamError(f"the ALPHA chunk's stream: {err}") from err
+    inner = alpha.header
+    problem = (
+        "is not grayscale"
+        if inner.mode != "L"
+        else f"is {inner.width}x{inner.height}, not {header.width}x{header.height}"
+        if (inner.width, inner.height) != (header.width, header.height)
+        else f"has {inner.depth}-bit samples, not {header.depth}"
+        if inner.depth != header.depth
+        else "has an alpha plane itself"
+        if inner.alpha
+        else "carries metadata"
+        if alpha.metadata or alpha.damaged
+        else f"is truncated ({len(data)} of {alpha.size} bytes)"
+        if len(data) < alpha.size
+        else "is lossy but indexes a level table"
+        if count and not inner.reversible
+        else None
+    )
+    if problem:
+        raise CorruptStreamError(f"the ALPHA chunk's stream {problem}")
+    return Alpha(data, tuple(int(v) for v in levels))
 
 
 def _read_header(data: bytes, max_pixels: int) -> tuple[Header, int]:
@@ -296,12 +378,15 @@ def _read_header(data: bytes, max_pixels: int) -> tuple[Header, int]:
 
 def read_header(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> Header:
     """Parse and check the header, and the SAMPLES chunk after it if there is one; raise a
-    :class:`SpikeCodecError` subclass if either is bad."""
-    data = bytes(data[: HEADER_SIZE + CHUNK_HEAD_SIZE + _SAMPLES.size])
+    :class:`SpikeCodecError` subclass if either is bad. ``Header.alpha`` says whether the head
+    of an ALPHA chunk follows (the chunk itself is read by :func:`unpack`)."""
+    data = bytes(data[: HEADER_SIZE + 2 * CHUNK_HEAD_SIZE + _SAMPLES.size])
     header = _read_header(data[:HEADER_SIZE], max_pixels)[0]
     if len(data) < HEADER_SIZE + CHUNK_HEAD_SIZE:
         return header
     kind, length, crc = chunk_head(data, HEADER_SIZE)
+    if kind == _ALPHA_TYPE:
+        return replace(header, alpha=True)
     if kind != _SAMPLES_TYPE:
         return header
     if length != _SAMPLES.size:
@@ -311,9 +396,13 @@ def read_header(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> Header:
         raise TruncatedStreamError(
             f"the stream ends inside its SAMPLES chunk, at {len(data)} bytes"
         )
-    if _crc(kind, length, payload) != crc:
+    if _crc(kind, length, payload[:length]) != crc:
         raise CorruptStreamError("the SAMPLES chunk fails its checksum")
-    return _samples(header, payload)
+    header = _samples(header, payload[:length])
+    after = HEADER_SIZE + CHUNK_HEAD_SIZE + length
+    if len(data) >= after + CHUNK_HEAD_SIZE and chunk_head(data, after)[0] == _ALPHA_TYPE:
+        header = replace(header, alpha=True)
+    return header
 
 
 class PartialChunk(bytes):
@@ -337,7 +426,8 @@ class Stream:
     offset of its head, payload length declared, bytes present)`` (``"type N"`` for an unknown
     ancillary one); ``ends[s]`` is the offset where slice ``s``'s chunk ends, and
     ``first_slice`` where the first one's head begins (the header and metadata before it);
-    ``damaged`` says which metadata chunks failed their CRC (skipped).
+    ``damaged`` says which metadata chunks failed their CRC (skipped); ``alpha`` is the
+    image's :class:`Alpha` plane (its ALPHA chunk), or None.
     """
 
     header: Header
@@ -349,6 +439,7 @@ class Stream:
     first_slice: int = HEADER_SIZE
     damaged: list[str] = field(default_factory=list)
     size: int = HEADER_SIZE
+    alpha: Alpha | None = None
 
 
 def unpack(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> Stream:
@@ -368,8 +459,13 @@ def unpack(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> Stream:
     pos = HEADER_SIZE
 
     def damaged(message: str) -> CorruptStreamError:
+        """The error of a damaged chunk: with what was read before it, unless it is one that
+        belongs with the header (SAMPLES, ALPHA, before the slices): then the stream is
+        refused whole."""
         where = f"time slice {len(stream.slices)}" if kind == SLICE_TYPE else f"chunk at {pos}"
-        return CorruptStreamError(f"{where}: {message}", stream.slices, stream.header)
+        if kind in _FIRST and not stream.slices:
+            return CorruptStreamError(f"{where}: {message}")
+        return CorruptStreamError(f"{where}: {message}", stream.slices, stream.header, stream.alpha)
 
     kind = 0
     while len(stream.slices) < header.slices and pos < end:
@@ -388,7 +484,9 @@ def unpack(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> Stream:
         name = TYPES.get(kind, f"type {kind}")
         if kind == _SAMPLES_TYPE and pos != HEADER_SIZE:
             raise damaged("a SAMPLES chunk not right after the header")
-        if kind < _ANCILLARY and kind not in (SLICE_TYPE, _SAMPLES_TYPE):
+        if kind == _ALPHA_TYPE and any(c[0] != "SAMPLES" for c in stream.chunks):
+            raise damaged("an ALPHA chunk not right after the header and SAMPLES")
+        if kind < _ANCILLARY and kind not in (SLICE_TYPE, *_FIRST):
             raise damaged(f"critical chunk {name} that this reader does not know where it is")
         if kind != SLICE_TYPE and stream.slices:
             raise damaged(f"{name} chunk after the first time slice")
@@ -410,16 +508,21 @@ def unpack(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> Stream:
             stream.slices.append(payload)
             stream.ends.append(pos)
         elif len(payload) < length:
-            if kind == _SAMPLES_TYPE:
+            if kind in _FIRST:
                 raise TruncatedStreamError(
-                    f"the stream ends inside its SAMPLES chunk, at {len(data)} bytes"
+                    f"the stream ends inside its {name} chunk, at {len(data)} bytes"
                 )
             stream.first_slice = pos - len(payload) + length  # past the bytes: no cut
             break  # a metadata chunk cut short: dropped
         elif kind == _SAMPLES_TYPE:
             if not ok:
                 raise CorruptStreamError("the SAMPLES chunk fails its checksum")
-            stream.header = _samples(header, payload)
+            stream.header = header = _samples(header, payload)
+        elif kind == _ALPHA_TYPE:
+            if not ok:
+                raise CorruptStreamError("the ALPHA chunk fails its checksum")
+            stream.alpha = _alpha(header, payload, max_pixels)
+            stream.header = header = replace(header, alpha=True)
         elif not ok and _crc(kind - _ANCILLARY, length, payload) == crc:
             kind -= _ANCILLARY  # a critical chunk (a slice, SAMPLES) turned ancillary
             raise damaged(f"a {TYPES.get(kind, kind)} chunk whose type bit 3 is damaged")
@@ -437,6 +540,7 @@ def unpack(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> Stream:
             f"{len(data) - size} unexpected bytes after the end of the {size}-byte stream",
             stream.slices,
             stream.header,
+            stream.alpha,
         )
     return stream
 
