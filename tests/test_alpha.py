@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -265,3 +266,17 @@ def test_pack_refuses_an_alpha_plane_that_is_not_the_images(photo):
     for alpha in (wrong_size, colour, lossy_table, container.Alpha(b"not a stream")):
         with pytest.raises(ParameterError, match="not an alpha plane"):
             container.pack(header, [], alpha=alpha)
+
+
+def test_read_header_looks_at_no_chunk_past_the_declared_end(photo):
+    """A header-only stream (size 69) followed by the chunks of another: they are trailing
+    garbage, not its SAMPLES or ALPHA (found by the fuzzer: decode then gave no alpha)."""
+    data = sc.encode(np.dstack([photo, disc(photo.shape[:2])]), lossless=True)
+    header = container.read_header(data)
+    plain = replace(header, depth=8, reversible=False, alpha=False)
+    alone = container.pack(plain, [])
+    assert len(alone) == container.HEADER_SIZE
+    garbage = alone + data[container.HEADER_SIZE :]
+    assert container.read_header(garbage) == plain
+    with pytest.warns(sc.SpikeCodecWarning, match="unexpected bytes"):
+        assert sc.decode(garbage).shape == (64, 96, 3)

@@ -381,7 +381,8 @@ def read_header(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> Header:
     :class:`SpikeCodecError` subclass if either is bad. ``Header.alpha`` says whether the head
     of an ALPHA chunk follows (the chunk itself is read by :func:`unpack`)."""
     data = bytes(data[: HEADER_SIZE + 2 * CHUNK_HEAD_SIZE + _SAMPLES.size])
-    header = _read_header(data[:HEADER_SIZE], max_pixels)[0]
+    header, size = _read_header(data[:HEADER_SIZE], max_pixels)
+    data = data[:size]  # chunks past the declared end are not the stream's
     if len(data) < HEADER_SIZE + CHUNK_HEAD_SIZE:
         return header
     kind, length, crc = chunk_head(data, HEADER_SIZE)
