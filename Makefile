@@ -37,6 +37,7 @@ bench: $(STAMP)
 	SPIKECODEC_DATA=$(DATA) $(BIN)/python benchmarks/ratecontrol.py
 	SPIKECODEC_DATA=$(DATA) $(BIN)/python benchmarks/neuron_regimes.py
 	SPIKECODEC_DATA=$(DATA) $(BIN)/python benchmarks/lossless.py
+	SPIKECODEC_DATA=$(DATA) $(BIN)/python benchmarks/deep.py
 
 fuzz: $(STAMP)
 	$(BIN)/python -m pip install --quiet atheris || echo "atheris unavailable: the random engine still runs"

@@ -111,7 +111,9 @@ def make_seeds() -> list[tuple[str, bytes]]:
     rows, cols = np.indices((20, 27))
     mask = np.where(rows + cols < 24, 255, np.where(rows < cols, 100, 0)).astype(np.uint8)
     ramp = ((8 * rows + 3 * cols) % 256).astype(np.uint8)
-    deep = gray23[10:30, 10:37].astype(np.uint16) * 256 + (rows * 37 + cols) % 256
+    deep = (gray23[10:30, 10:37].astype(np.uint16) * 256 + (rows * 37 + cols) % 256).astype(
+        np.uint16
+    )
     specs = [
         ("k05-rgb-64x64-q75", k05[:64, :64], dict(quality=75)),
         ("k23-rgb-37x53-q50", k23[100:137, 60:113], dict(quality=50)),
@@ -125,6 +127,7 @@ def make_seeds() -> list[tuple[str, bytes]]:
         ("k05-rgb-21x30-q60-icc-exif-xmp", k05[120:141, 90:120], dict(quality=60, **meta)),
         ("k05-rgb-24x31-lossless", k05[60:84, 30:61], dict(lossless=True)),
         ("k23-gray-16x21-lossless-xmp", gray23[70:86, 20:41], dict(lossless=True, xmp=_XMP)),
+        ("k23-gray16-20x27-q70", deep, dict(quality=70)),
         ("k05-rgba-20x27-q60-mask", np.dstack([k05[:20, :27], mask]), dict(quality=60)),
         (
             "k23-la-20x27-lossless-alpha-q50",

@@ -289,8 +289,6 @@ def read_stream(data: bytes, max_pixels: int = MAX_PIXELS) -> Stream:
                 raise SpecError("SAMPLES checksum")
             if length != 2 or payload[0] not in (8, 16) or payload[1] > 1:
                 raise SpecError("SAMPLES this reader does not know")
-            if payload[0] == 16 and payload[1] == 0:
-                raise SpecError("16-bit samples in a lossy stream")
             if payload[1] == 1 and h.mode == 1:
                 raise SpecError("reversible 4:2:0")
             h.depth, h.transform = payload[0], payload[1]
@@ -814,6 +812,11 @@ def _round(v: np.ndarray) -> np.ndarray:
     return np.clip(np.round(v), 0, 255).astype(np.uint8)  # np.round: half to even
 
 
+def _round_deep(v: np.ndarray) -> np.ndarray:
+    """Section 16.7: 16-bit samples from values on the 8-bit scale."""
+    return np.round(np.clip(v, 0, 255) * 257).astype(np.uint16)
+
+
 def _inverse_lift(low: list, high: list) -> list:
     """Section 16.6: one level backwards along a sequence; exact on ints, the roundings'
     means on floats."""
@@ -912,10 +915,11 @@ def _decode_colour(data: bytes, until: float | None) -> np.ndarray:
         return _reversible_decode(h, planes)
     shapes = plane_shapes(h)
     values = [inverse_transform(reconstruct(h, pl, c), shapes[c]) for c, pl in enumerate(planes)]
+    out = _round if h.depth == 8 else _round_deep  # sections 16.4, 16.5 and 16.7
     if h.mode == 0:
-        return _round(values[0])
+        return out(values[0])
     y, co, cg = values
     if h.mode == 1:
         co, cg = (_upsample(_upsample(p, h.height).T, h.width).T for p in (co, cg))
     co, cg = co - 128.0, cg - 128.0
-    return _round(np.stack([y + co - cg, y + cg, y - co - cg], axis=-1))
+    return out(np.stack([y + co - cg, y + cg, y - co - cg], axis=-1))

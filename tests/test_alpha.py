@@ -171,8 +171,6 @@ def test_bad_alpha_options_and_modes_are_refused(photo):
             sc.encode(photo, alpha_quality=bad)
     with pytest.raises(ParameterError, match="keep_alpha"):
         sc.encode(rgba, keep_alpha="yes")
-    with pytest.raises(UnsupportedImageError, match="losslessly only"):
-        sc.encode(np.dstack([photo, photo[:, :, :1]]).astype(np.uint16), 50)
     with pytest.raises(UnsupportedImageError, match=r"\(H, W, 4\)"):
         sc.encode(np.zeros((4, 4, 5), np.uint8))
     with pytest.raises(UnsupportedImageError, match="alpha"):  # the neurons' spikes: colour only

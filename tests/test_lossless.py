@@ -19,7 +19,7 @@ from PIL import Image
 
 import naive
 import spikecodec as sc
-from spikecodec.errors import ParameterError, UnsupportedImageError
+from spikecodec.errors import ParameterError
 from spikecodec.format import container
 from spikecodec.metrics import psnr
 
@@ -234,12 +234,14 @@ def test_16_bit_files_and_pillow_images_come_back(photo, tmp_path):
     np.testing.assert_array_equal(sc.decode(sc.encode(as_bytes, lossless=True)), gray)
 
 
-def test_16_bit_samples_are_refused_for_lossy_streams(photo, tmp_path):
+def test_16_bit_files_and_pil_images_code_lossy_too(photo, tmp_path):
+    """A 16-bit source, array, PIL image or file, at a quality: the codec's lossy path on the
+    8-bit scale (tests/test_deep.py), decoded back to uint16."""
     gray = spread(np.asarray(Image.fromarray(photo).convert("L")))
     Image.fromarray(gray).save(tmp_path / "g.png")
     for source in (gray, Image.fromarray(gray), tmp_path / "g.png"):
-        with pytest.raises(UnsupportedImageError, match="pass lossless=True"):
-            sc.encode(source, quality=90)
+        decoded = sc.decode(sc.encode(source, quality=90))
+        assert decoded.dtype == np.uint16 and psnr(gray, decoded) > 40
 
 
 def test_pillow_opens_and_saves_16_bit_gray_as_i16(photo):

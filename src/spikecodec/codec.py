@@ -80,6 +80,7 @@ from .reconstruction import plane_image, reversible_plane
 from .tables import BLOCK
 from .transform import colour_image, colour_planes, lapped_dct
 from .transform.colour import (
+    YCOCG_TO_RGB,
     downsample_420,
     rgb_to_ycocg,
     rgb_to_ycocg_r,
@@ -145,7 +146,7 @@ def _trial_image(image: np.ndarray) -> np.ndarray:
 def _subsampling(image: np.ndarray, header: Header, quantizer) -> str:
     """The chroma resolution of the lower cost ``J`` (module docstring), tried on
     :func:`_trial_image`."""
-    _, cb, cr = rgb_to_ycocg(_trial_image(image))
+    _, cb, cr = rgb_to_ycocg(_trial_image(_on_8_bit_scale(image)))
     costs = {}
     for subsampling in SUBSAMPLINGS[1:]:
         h = replace(header, subsampling=subsampling, height=cb.shape[0])
@@ -158,10 +159,17 @@ def _subsampling(image: np.ndarray, header: Header, quantizer) -> str:
     return min(costs, key=costs.get)
 
 
+def _on_8_bit_scale(array: np.ndarray) -> np.ndarray:
+    """The samples a lossy stream codes: 8-bit ones as they are, 16-bit ones on the 8-bit scale
+    (``x * 255/65535 = x / 257``, floats), so that a quality means the same at every depth."""
+    return array / 257.0 if array.dtype == np.uint16 else array
+
+
 def plane_coefficients(array: np.ndarray, header: Header) -> Iterator[np.ndarray]:
     """The coefficients each colour plane's neurons are fed, plane by plane (each plane dropped
-    once transformed): the lapped DCT of the colour planes, or, for a reversible ``header``,
-    the 5/3 wavelet of the level-shifted YCoCg-R planes (integers)."""
+    once transformed): the lapped DCT of the colour planes (16-bit samples on the 8-bit scale),
+    or, for a reversible ``header``, the 5/3 wavelet of the level-shifted YCoCg-R planes
+    (integers)."""
     if header.reversible:
         offset = 1 << (header.depth - 1)
         if array.ndim == 2:
@@ -173,7 +181,7 @@ def plane_coefficients(array: np.ndarray, header: Header) -> Iterator[np.ndarray
         while pending:
             yield wavelet(pending.pop(0))
         return
-    pending = colour_planes(array, header.subsampling)
+    pending = colour_planes(_on_8_bit_scale(array), header.subsampling)
     while pending:
         yield lapped_dct(pending.pop(0))
 
@@ -248,7 +256,7 @@ def spike_counts(
 
     Bad parameters raise :class:`~spikecodec.ParameterError`.
     """
-    array = load_image(image, deep=flag("lossless", lossless))
+    array = load_image(image, deep=True)
     if not isinstance(subsampling, str) or subsampling not in SUBSAMPLINGS:
         raise ParameterError(
             f"subsampling must be one of {', '.join(SUBSAMPLINGS)}, got {subsampling!r}"
@@ -332,7 +340,7 @@ def encode(
     before the time slices (a cut keeps it) and counts in a target's bytes; ``target_psnr`` is
     that of the colour image.
     """
-    array, info = load_image(image, with_info=True, deep=flag("lossless", lossless), alpha=True)
+    array, info = load_image(image, with_info=True, deep=True, alpha=True)
     metadata = _metadata(
         info, icc_profile=icc_profile, exif=exif, xmp=xmp, strip=flag("strip", strip)
     )
@@ -456,15 +464,30 @@ def _reversible_image(header: Header, states: list[PlaneState]) -> np.ndarray:
     return np.clip(image, 0, (1 << header.depth) - 1).astype(dtype)
 
 
+def _deep_image(header: Header, planes: list[np.ndarray]) -> np.ndarray:
+    """The 16-bit image of a lossy stream's float planes (on the 8-bit scale): YCoCg to RGB
+    unrounded, then ``rint(clip(v, 0, 255) * 257)``."""
+    if header.mode == "RGB":
+        y, co, cg = planes
+        if header.subsampling == "4:2:0":
+            co, cg = (upsample_420(p, y.shape) for p in (co, cg))
+        planes = [y, co - 128.0, cg - 128.0]
+        planes = [sum(YCOCG_TO_RGB[k, j] * planes[j] for j in range(3)) for k in range(3)]
+    image = np.stack(planes, axis=-1) if len(planes) == 3 else planes[0]
+    return np.rint(np.clip(image, 0.0, 255.0) * 257.0).astype(np.uint16)
+
+
 def _image(header: Header, states: list[PlaneState]) -> np.ndarray:
     if header.reversible:
         return _reversible_image(header, states)
     quantizer = _quantizer(header)
-    dtype = np.uint8 if header.mode == "L" else np.float64
+    dtype = np.uint8 if header.mode == "L" and header.depth == 8 else np.float64
     planes = [
         plane_image(st, quantizer, band_thresholds(header, c), shape, dtype)
         for c, (st, shape) in enumerate(zip(states, plane_shapes(header), strict=True))
     ]
+    if header.depth > 8:
+        return _deep_image(header, planes)
     return colour_image(planes, header.subsampling)
 
 

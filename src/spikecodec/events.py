@@ -424,7 +424,7 @@ def _check_total(counts: list[np.ndarray], max_events: int) -> None:
 
 
 def _image_events(image, options: dict, max_events: int) -> Events:
-    array = load_image(image, deep=options.get("lossless") is True)
+    array = load_image(image, deep=True)
     header, counts = spike_counts(array, **options)
     _check_total(counts, max_events)
     quantizer = unit_quantizer(header.R, header.C, header.T, header.bias)

@@ -2,7 +2,7 @@
 metadata they carry.
 
 :func:`load_image` gives a uint8 array ``(H, W)`` (grayscale) or ``(H, W, 3)`` (RGB) (or, for
-the lossless path, ``deep=True``, uint16 too; with ``alpha=True``, ``(H, W, 2)`` gray and
+``deep=True``, uint16 too: 16-bit samples; with ``alpha=True``, ``(H, W, 2)`` gray and
 alpha or ``(H, W, 4)`` RGBA for images that have an alpha plane), and with
 ``with_info=True`` also the image's metadata as a dict like Pillow's ``Image.info``:
 ``"icc_profile"`` (an ICC profile), ``"exif"`` (an EXIF block, ``b"Exif\0\0"`` and a TIFF
@@ -32,7 +32,7 @@ _ORIENTATION_TAG = 0x0112
 
 _ALPHA_MODES = {"LA", "La", "RGBA", "RGBa", "PA"}
 _DEEP_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}  # 16-bit gray (and 32-bit I: checked)
-_DEEP_ONLY_LOSSLESS = "16-bit samples are coded losslessly only: pass lossless=True"
+_DEEP_ONLY_LOSSLESS = "16-bit samples are not taken here (the codec takes them: encode)"
 
 
 def _deep_gray(image: Image.Image) -> np.ndarray:
@@ -143,7 +143,7 @@ def load_image(image, *, with_info: bool = False, deep: bool = False, alpha: boo
         raise UnsupportedImageError(f"a uint16 array: {_DEEP_ONLY_LOSSLESS}")
     if array.dtype not in (np.uint8, np.uint16):
         raise UnsupportedImageError(
-            f"image arrays must be uint8 (or uint16, lossless), got dtype {array.dtype}"
+            f"image arrays must be uint8 or uint16, got dtype {array.dtype}"
         )
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]

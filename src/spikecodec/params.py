@@ -77,7 +77,7 @@ ENCODE_OPTIONS = ("quality", "theta", *DEFAULTS, "lossless")
 MODES = ("L", "RGB")
 """Image modes."""
 DEPTHS = (8, 16)
-"""Bits per sample: 16 in lossless streams only."""
+"""Bits per sample."""
 RGB_TO_YCOCG = np.array([[0.25, 0.5, 0.25], [0.5, 0.0, -0.5], [-0.25, 0.5, -0.25]])
 """The YCoCg matrix from (R, G, B) to (Y, Co - 128, Cg - 128): ``Y = (R + 2G + B)/4``,
 ``Co = (R - B)/2``, ``Cg = (2G - R - B)/4``, inverted by ``G = Y + Cg``, ``R = Y + Co - Cg``,
@@ -247,11 +247,12 @@ def encoding_header(
 
     ``lossless=True`` makes a reversible stream: ``theta = T/C``, so that every band's step
     ``C*theta/T`` is one integer (neither ``quality``, ``theta``, ``chroma`` nor another
-    ``table`` or ``tune`` then apply, and are refused), RGB at 4:4:4. ``depth`` (bits per
-    sample, 8 or 16) is 16 only for a lossless stream.
+    ``table`` or ``tune`` then apply, and are refused), RGB at 4:4:4. ``depth`` is the bits
+    per sample, 8 or 16 (a lossy 16-bit stream codes its samples on the 8-bit scale, so that a
+    quality means the same at both depths: :func:`spikecodec.codec.plane_coefficients`).
     """
-    if depth not in DEPTHS or (depth != 8 and lossless is not True):
-        raise ParameterError(f"{depth}-bit samples are coded losslessly only (lossless=True)")
+    if depth not in DEPTHS:
+        raise ParameterError(f"depth must be one of {', '.join(map(str, DEPTHS))}, got {depth!r}")
     if quality is not None and theta is not None:
         raise ParameterError("give either quality or theta, not both")
     if flag("lossless", lossless):

@@ -11,9 +11,9 @@ Pillow is::
 
 Opening is lazy: ``Image.open`` reads only the header (format ``"SPK"``, mode ``"L"`` or
 ``"RGB"``, ``"LA"`` or ``"RGBA"`` for an image with alpha, or ``"I;16"`` for a 16-bit gray
-stream, size; a 16-bit RGB or alpha stream opens in its 8-bit mode with the top 8 bits of its
-samples, as Pillow reads 48- and 64-bit PNG files), the alpha plane and the metadata chunks
-after it, into ``im.info`` (``"icc_profile"``,
+stream, lossless or lossy, size; a 16-bit RGB or alpha stream opens in its 8-bit mode with the
+top 8 bits of its samples, as Pillow reads 48- and 64-bit PNG files), the alpha plane and the
+metadata chunks after it, into ``im.info`` (``"icc_profile"``,
 ``"exif"``, so that ``im.getexif()`` works, and ``"xmp"``); the spike stream is decoded on
 ``load()`` (or any
 pixel access) by :func:`spikecodec.decode`, in full and non-strict. A damaged time slice

@@ -139,6 +139,18 @@ def test_info_says_a_stream_is_lossless(tmp_path, png, capsys):
     assert out.split("chunks")[1].split()[6] == "SAMPLES"  # right after the HEADER
 
 
+def test_info_says_a_lossy_stream_has_16_bit_samples(tmp_path, capsys):
+    src, spk = tmp_path / "deep.png", tmp_path / "deep.spk"
+    Image.fromarray((np.arange(24 * 32, dtype=np.uint16) * 80).reshape(24, 32)).save(src)
+    assert main(["encode", str(src), str(spk), "-q", "80"]) == 0
+    capsys.readouterr()
+    assert main(["info", str(spk)]) == 0
+    out = capsys.readouterr().out
+    assert "samples     16 bits, lossy (coded on the 8-bit scale)" in out and "table" in out
+    assert main(["decode", str(spk), str(tmp_path / "out.png")]) == 0
+    assert Image.open(tmp_path / "out.png").mode.startswith("I")
+
+
 def test_info_on_a_truncated_stream_reports_the_partial_slice(tmp_path, png, capsys):
     spk, cut = tmp_path / "x.spk", tmp_path / "cut.spk"
     assert main(["encode", str(png), str(spk), "-q", "90"]) == 0

@@ -918,7 +918,6 @@ def test_a_lossy_8_bit_stream_has_none_and_a_redundant_one_reads_alike():
 @pytest.mark.parametrize(
     "payload, message",
     [
-        (struct.pack("<BB", 16, 0), "16-bit samples in a lossy stream"),
         (struct.pack("<BB", 12, 1), "sample depth 12"),
         (struct.pack("<BB", 0, 0), "sample depth 0"),
         (struct.pack("<BB", 8, 2), "sample transform 2"),

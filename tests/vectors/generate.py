@@ -162,6 +162,20 @@ VECTORS = [
         "middle of the largest slice",
     ),
     (
+        "lossy-gray16-16x24.spk",
+        "16-bit gray at quality 75: the samples on the 8-bit scale (SAMPLES depth 16, transform 0)",
+        ("kodim23", (96, 112), (120, 144), "gray16"),
+        {"quality": 75},
+        None,
+    ),
+    (
+        "lossy-rgb16-9x17.spk",
+        "16-bit RGB at quality 90, odd sizes, 4:2:0: the unrounded colour conversion",
+        ("kodim05", (40, 49), (40, 57), "rgb16"),
+        {"quality": 90, "subsampling": "4:2:0"},
+        None,
+    ),
+    (
         "alpha-rgba-32x48.spk",
         "RGBA, quality 75: a lossless alpha plane of 3 levels through a level table",
         ("kodim23", (64, 96), (96, 144), False, "mask"),
@@ -196,15 +210,15 @@ def alpha_plane(shape, kind: str) -> np.ndarray:
 
 def source_image(sample: str, rows, cols, gray, alpha=None) -> np.ndarray:
     """The image a vector encodes: a crop of a sample, its luma (``gray`` True), or that luma
-    spread to 16 bits (``"gray16"``: times 256, plus ``37 i mod 256`` at raster index ``i``);
+    spread to 16 bits (``"gray16"``: times 256, plus ``37 i mod 256`` at raster index ``i``
+    of its samples), or the colour crop spread so (``"rgb16"``);
     with an ``alpha`` plane (:func:`alpha_plane`) last."""
     image = load_sample(sample)[rows[0] : rows[1], cols[0] : cols[1]]
-    if gray:
-        luma = np.asarray(Image.fromarray(image).convert("L"))
-        image = luma
-        if gray == "gray16":
-            low = np.arange(luma.size).reshape(luma.shape) * 37 % 256
-            image = (luma.astype(np.uint16) * 256 + low).astype(np.uint16)
+    if gray and gray != "rgb16":
+        image = np.asarray(Image.fromarray(image).convert("L"))
+    if gray in ("gray16", "rgb16"):
+        low = np.arange(image.size).reshape(image.shape) * 37 % 256
+        image = (image.astype(np.uint16) * 256 + low).astype(np.uint16)
     if alpha is None:
         return image
     return np.dstack([image, alpha_plane(image.shape[:2], alpha)])

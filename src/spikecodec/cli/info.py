@@ -27,6 +27,8 @@ def run(args: argparse.Namespace) -> None:
     if header.reversible:
         print(f"samples     {header.depth} bits, lossless (5/3 wavelet, YCoCg-R; step 1 at T)")
     else:
+        if header.depth != 8:
+            print(f"samples     {header.depth} bits, lossy (coded on the 8-bit scale)")
         print(f"table       {TABLES[header.table]} (chroma x{header.chroma:g})")
     if stream.alpha is not None:
         inner = container.unpack(stream.alpha.stream).header

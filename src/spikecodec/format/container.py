@@ -30,9 +30,10 @@ zeros is the padding of a cut stream, below). The chunks, in this order:
       size      u32      length of the whole stream in bytes, the signature included
 
 - ``SAMPLES`` (type 3, critical, right after the header when present, 2 bytes): how the
-  samples are coded, ``depth u8`` (bits per sample: 8, or 16 in a lossless stream) and
-  ``transform u8`` (0: the lapped DCT and YCoCg of the lossy path, 1: the reversible 5/3
-  wavelet and YCoCg-R of a lossless stream, 4:4:4 only); absent, depth 8 and transform 0.
+  samples are coded, ``depth u8`` (bits per sample: 8 or 16) and
+  ``transform u8`` (0: the lapped DCT and YCoCg of the lossy path, 16-bit samples on the 8-bit
+  scale, 1: the reversible 5/3 wavelet and YCoCg-R of a lossless stream, 4:4:4 only); absent,
+  depth 8 and transform 0.
   Written only when one differs, so lossy 8-bit streams read as before, and a reader that
   predates the chunk refuses a lossless stream by name. Like the header, it is what a decoder
   needs first: a stream ending inside it is truncated (:class:`~spikecodec.TruncatedStreamError`),
@@ -264,8 +265,6 @@ def _samples(header: Header, payload: bytes) -> Header:
         raise CorruptStreamError(f"unsupported sample depth {depth} bits (this reads 8 and 16)")
     if transform > 1:
         raise CorruptStreamError(f"unknown sample transform {transform}")
-    if depth != 8 and not transform:
-        raise CorruptStreamError(f"{depth}-bit samples in a lossy stream (only lossless has them)")
     if transform and header.mode == "RGB" and header.subsampling != "4:4:4":
         raise CorruptStreamError("a reversible RGB stream has 4:4:4 chroma")
     return replace(header, depth=depth, reversible=bool(transform))
