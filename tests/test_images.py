@@ -95,15 +95,40 @@ def test_a_16_bit_grayscale_png_loads_as_uint16_when_asked(tmp_path):
     assert sc.decode(sc.encode(path)).dtype == np.uint16
 
 
-def test_a_16_bit_rgb_png_is_refused(tmp_path):
+def test_a_16_bit_rgb_png_loads_its_16_bits(tmp_path):
+    """Pillow reads it at 8 bits; the codec reads its samples (pypng) when it takes 16 bits."""
     w, h = 5, 4
-    rows = (np.arange(w * h * 3, dtype=">u2") * 1000).reshape(h, w * 3)
+    rows = (np.arange(w * h * 3) * 1000).astype(">u2").reshape(h, w * 3)
     path = tmp_path / "deep_rgb.png"
     path.write_bytes(raw_png(w, h, 16, 2, b"".join(b"\0" + r.tobytes() for r in rows)))
-    with pytest.raises(UnsupportedImageError, match="8-bit|16"):
-        sc.encode(path)
-    with pytest.raises(UnsupportedImageError, match="pass their uint16 array"):
-        sc.encode(path, lossless=True)
+    with pytest.raises(UnsupportedImageError, match="16 bits per sample"):
+        sc.load_image(path)
+    expected = rows.astype(np.uint16).reshape(h, w, 3)
+    np.testing.assert_array_equal(sc.load_image(path, deep=True), expected)
+    np.testing.assert_array_equal(sc.decode(sc.encode(path, lossless=True)), expected)
+    with_alpha = tmp_path / "deep_rgba.png"  # colour type 6: RGBA
+    rgba = (np.arange(w * h * 4) * 700).astype(">u2").reshape(h, w * 4)
+    with_alpha.write_bytes(raw_png(w, h, 16, 6, b"".join(b"\0" + r.tobytes() for r in rgba)))
+    with pytest.raises(UnsupportedImageError, match="alpha"):
+        sc.load_image(with_alpha, deep=True)
+    decoded = sc.decode(sc.encode(with_alpha, lossless=True))
+    np.testing.assert_array_equal(decoded, rgba.astype(np.uint16).reshape(h, w, 4))
+
+
+def test_a_16_bit_rgb_tiff_is_refused(tmp_path):
+    path = tmp_path / "deep.tif"
+    Image.frombytes("RGB", (4, 3), bytes(36)).save(path)  # 8-bit: read
+    assert sc.load_image(path).shape == (3, 4, 3)
+    deep = tmp_path / "deep16.tif"
+    header = b"II*\x00" + struct.pack("<I", 8)
+    entries = [(256, 3, 1, 4), (257, 3, 1, 3), (258, 3, 3, 200), (259, 3, 1, 1), (262, 3, 1, 2),
+               (273, 4, 1, 300), (277, 3, 1, 3), (278, 3, 1, 3), (279, 4, 1, 72)]  # fmt: skip
+    ifd = struct.pack("<H", len(entries)) + b"".join(struct.pack("<HHII", *e) for e in entries)
+    body = header + ifd + bytes(4)
+    body += bytes(200 - len(body)) + struct.pack("<HHH", 16, 16, 16)
+    deep.write_bytes(body + bytes(300 - len(body)) + bytes(72))
+    with pytest.raises(UnsupportedImageError, match="16 bits per sample"):
+        sc.encode(deep, lossless=True)
 
 
 def test_a_decompression_bomb_is_a_limit_error(tmp_path):

@@ -43,6 +43,30 @@ def _deep_gray(image: Image.Image) -> np.ndarray:
     return array.astype(np.uint16)
 
 
+def _deep_png(source, alpha: bool) -> np.ndarray:
+    """A 16-bit colour or gray-and-alpha PNG file's samples as uint16 ``(H, W, planes)``, read
+    by pypng (Pillow reads such files at 8 bits); its alpha (or transparency key) refused
+    unless ``alpha``."""
+    import png
+
+    try:
+        if isinstance(source, io.IOBase):
+            source.seek(0)
+            reader = png.Reader(file=source)
+        else:
+            reader = png.Reader(filename=os.fspath(source))
+        width, height, rows, info = reader.asDirect()
+        array = np.vstack([np.asarray(row, np.uint16) for row in rows])
+    except (png.Error, OSError, ValueError) as err:
+        raise UnsupportedImageError(f"cannot read the 16-bit PNG {source!r}: {err}") from err
+    array = array.reshape(height, width, info["planes"])
+    if info["alpha"] and not alpha:
+        raise UnsupportedImageError(
+            f"images with alpha ({source!r}) are not supported here: flatten them first"
+        )
+    return array[:, :, 0] if info["planes"] == 1 else array
+
+
 def image_info(image: Image.Image) -> dict[str, bytes]:
     """The ICC profile, EXIF and XMP of a PIL image (those it has), as bytes."""
     info: dict[str, bytes] = {}
@@ -83,23 +107,27 @@ def load_image(image, *, with_info: bool = False, deep: bool = False, alpha: boo
     PA, or a palette or colour key with transparency) give, with ``alpha``, LA ``(H, W, 2)`` or
     RGBA ``(H, W, 4)`` arrays, the alpha last (as do such arrays); without, they are refused
     with :class:`UnsupportedImageError`, and so are 16-bit samples unless ``deep``: then uint16
-    arrays, gray or RGB, and Pillow's 16-bit gray images (``I;16``: 16-bit PNG and TIFF files)
-    give uint16 arrays. (Pillow reads 16-bit RGB files as 8-bit: they are refused; pass their
-    uint16 arrays.) With ``with_info`` the result is ``(array, info)``, ``info`` the image's
-    metadata (see the module docstring; empty for an array).
+    arrays, gray or RGB, Pillow's 16-bit gray images (``I;16``: 16-bit PNG and TIFF files) and
+    16-bit colour or gray-and-alpha PNG files (read by pypng) give uint16 arrays. (Pillow reads
+    16-bit colour TIFF files as 8-bit: they are refused; pass their uint16 arrays.) With
+    ``with_info`` the result is ``(array, info)``, ``info`` the image's metadata (see the
+    module docstring; empty for an array).
     """
     if isinstance(image, (bytes, bytearray, memoryview)):
         image = io.BytesIO(bytes(image))
     if isinstance(image, (str, os.PathLike, io.IOBase)):
         try:
             with Image.open(image) as im:
-                if any(";16" in str(tile.args) for tile in im.tile) and not (
-                    deep and im.mode in _DEEP_MODES
-                ):
+                sixteen = any(";16" in str(tile.args) for tile in im.tile)
+                if sixteen and deep and im.format == "PNG" and im.mode not in _DEEP_MODES:
+                    im.load()  # its metadata
+                    array = _deep_png(image, alpha)
+                    return (array, image_info(im)) if with_info else array
+                if sixteen and not (deep and im.mode in _DEEP_MODES):
                     why = (
                         _DEEP_ONLY_LOSSLESS
-                        if im.mode in _DEEP_MODES
-                        else ("Pillow reads 16-bit colour files as 8-bit: pass their uint16 array")
+                        if deep is False
+                        else "Pillow reads 16-bit colour files as 8-bit: pass their uint16 array"
                     )
                     raise UnsupportedImageError(f"{image!r} has 16 bits per sample: {why}")
                 return load_image(im, with_info=with_info, deep=deep, alpha=alpha)

@@ -532,3 +532,24 @@ def test_warmup_compiles_and_then_the_kernels_are_cached(tmp_path, png, monkeypa
     assert "compiling" not in capsys.readouterr().err
     assert main(["decode", str(spk), str(tmp_path / "x.png"), "--quiet"]) == 0
     assert capsys.readouterr().err == ""  # --quiet: nothing
+
+
+def test_16_bit_rgba_pngs_round_trip_through_the_command(tmp_path, capsys):
+    """A 16-bit RGBA PNG in, the same samples out (pypng reads and writes them; Pillow holds
+    them at 8 bits), its metadata carried; a format Pillow writes only at 8 bits refused."""
+    from spikecodec.cli.output import image_file_bytes
+
+    rng = np.random.default_rng(4)
+    image = rng.integers(0, 65536, (12, 20, 4)).astype(np.uint16)
+    src = tmp_path / "in.png"
+    src.write_bytes(image_file_bytes(image, "PNG", {"xmp": b"<x:xmpmeta/>"}))
+    spk = tmp_path / "x.spk"
+    assert main(["encode", str(src), str(spk), "--lossless"]) == 0
+    assert main(["decode", str(spk), str(tmp_path / "out.png")]) == 0
+    decoded, info = sc.load_image(tmp_path / "out.png", deep=True, alpha=True, with_info=True)
+    np.testing.assert_array_equal(decoded, image)
+    assert info["xmp"] == b"<x:xmpmeta/>"
+    capsys.readouterr()
+    before = listing(tmp_path)
+    code = main(["decode", str(spk), str(tmp_path / "out.tif")])
+    assert "written as PNG" in assert_failed_cleanly(code, capsys, tmp_path, before)

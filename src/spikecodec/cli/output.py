@@ -7,6 +7,7 @@ import argparse
 import io
 import sys
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -119,6 +120,29 @@ def _metadata_options(fmt: str, info: dict[str, bytes]) -> dict:
     return options
 
 
+def _deep_png(image: np.ndarray, info: dict) -> bytes:
+    """A 16-bit PNG file (pypng) of an ``(H, W, planes)`` uint16 image, 2 planes gray and
+    alpha, 3 RGB, 4 RGBA, with ``info``'s ICC profile (iCCP), EXIF (eXIf) and XMP (iTXt)."""
+    import png
+
+    height, width, planes = image.shape
+    writer = png.Writer(width, height, greyscale=planes == 2, alpha=planes in (2, 4), bitdepth=16)
+    out = io.BytesIO()
+    writer.write(out, image.reshape(height, width * planes))
+    chunks = list(png.Reader(bytes=out.getvalue()).chunks())
+    extra = []
+    if info.get("icc_profile"):
+        extra.append((b"iCCP", b"ICC profile\0\0" + zlib.compress(info["icc_profile"])))
+    if info.get("exif"):
+        exif = info["exif"]
+        extra.append((b"eXIf", exif[6:] if exif.startswith(b"Exif\0\0") else exif))
+    if info.get("xmp"):
+        extra.append((b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0" + info["xmp"]))
+    out = io.BytesIO()
+    png.write_chunks(out, chunks[:1] + extra + chunks[1:])
+    return out.getvalue()
+
+
 def image_file_bytes(
     image: np.ndarray, fmt: str, info: dict | None = None, quality: int | None = None
 ) -> bytes:
@@ -126,12 +150,15 @@ def image_file_bytes(
     ``info`` where the format holds it, at ``quality`` for the formats that take one. An
     alpha plane goes where the format holds one, else it is dropped with a
     :class:`~spikecodec.SpikeCodecWarning` (as dwebp writes PPM); 16-bit gray goes into
-    16-bit files (PNG, TIFF), and 16-bit colour, which Pillow does not write, is refused."""
+    16-bit files (PNG, TIFF), 16-bit colour or alpha into 16-bit PNG files (:func:`_deep_png`),
+    and is refused for the other formats, which Pillow does not write at 16 bits."""
     if image.dtype == np.uint16 and image.ndim == 3:
-        raise UnsupportedImageError(
-            "Pillow writes no 16-bit colour or alpha files: decode this stream with "
-            "spikecodec.decode, which gives its uint16 array"
-        )
+        if fmt != "PNG":
+            raise UnsupportedImageError(
+                f"16-bit colour or alpha images are written as PNG, not {fmt} (Pillow writes "
+                "no such files; spikecodec.decode gives the uint16 array)"
+            )
+        return _deep_png(image, info or {})
     options = _metadata_options(fmt, info or {})
     if quality is not None:
         options["quality"] = quality
