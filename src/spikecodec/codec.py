@@ -225,8 +225,8 @@ def spike_counts(
     Parameters
     ----------
     image : array_like, PIL.Image.Image, str or path
-        uint8 (H, W) grayscale or (H, W, 3) RGB, or anything Pillow opens; with ``lossless``,
-        uint16 too (16-bit arrays, ``I;16`` images, 16-bit gray PNG and TIFF files).
+        uint8 (H, W) grayscale or (H, W, 3) RGB, or anything Pillow opens; uint16 too
+        (16-bit arrays, ``I;16`` images, 16-bit PNG files and gray TIFF files).
     quality : float, optional
         1..100 on libjpeg's scale (larger is better and bigger; default 75). Sets ``theta`` so
         that the base step ``C*theta/T`` follows :func:`~spikecodec.tables.quality_to_step`.
@@ -471,9 +471,9 @@ def _deep_image(header: Header, planes: list[np.ndarray]) -> np.ndarray:
         y, co, cg = planes
         if header.subsampling == "4:2:0":
             co, cg = (upsample_420(p, y.shape) for p in (co, cg))
-        planes = [y, co - 128.0, cg - 128.0]
-        planes = [sum(YCOCG_TO_RGB[k, j] * planes[j] for j in range(3)) for k in range(3)]
-    image = np.stack(planes, axis=-1) if len(planes) == 3 else planes[0]
+        image = np.stack([y, co - 128.0, cg - 128.0], axis=-1) @ YCOCG_TO_RGB.T
+    else:
+        image = planes[0]
     return np.rint(np.clip(image, 0.0, 255.0) * 257.0).astype(np.uint16)
 
 

@@ -32,7 +32,7 @@ _ORIENTATION_TAG = 0x0112
 
 _ALPHA_MODES = {"LA", "La", "RGBA", "RGBa", "PA"}
 _DEEP_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}  # 16-bit gray (and 32-bit I: checked)
-_DEEP_ONLY_LOSSLESS = "16-bit samples are not taken here (the codec takes them: encode)"
+_NOT_DEEP_HERE = "16-bit samples are not taken here (the codec takes them: encode)"
 
 
 def _deep_gray(image: Image.Image) -> np.ndarray:
@@ -56,14 +56,16 @@ def _deep_png(source, alpha: bool) -> np.ndarray:
         else:
             reader = png.Reader(filename=os.fspath(source))
         width, height, rows, info = reader.asDirect()
+        if info["alpha"] and not alpha:  # refused before its rows are decoded
+            raise UnsupportedImageError(
+                f"images with alpha ({source!r}) are not supported here: flatten them first"
+            )
         array = np.vstack([np.asarray(row, np.uint16) for row in rows])
+    except UnsupportedImageError:
+        raise
     except (png.Error, OSError, ValueError) as err:
         raise UnsupportedImageError(f"cannot read the 16-bit PNG {source!r}: {err}") from err
     array = array.reshape(height, width, info["planes"])
-    if info["alpha"] and not alpha:
-        raise UnsupportedImageError(
-            f"images with alpha ({source!r}) are not supported here: flatten them first"
-        )
     return array[:, :, 0] if info["planes"] == 1 else array
 
 
@@ -91,7 +93,7 @@ def normal_exif(exif) -> bytes:
     return exif if exif.startswith(_EXIF_PREFIX) else _EXIF_PREFIX + exif
 
 
-def _with_alpha(image: Image.Image) -> Image.Image:
+def _as_la_or_rgba(image: Image.Image) -> Image.Image:
     """An image with transparency as LA or RGBA (a palette's or a colour key's transparency
     made an alpha plane; premultiplied modes undone)."""
     if image.mode in ("LA", "La") or (image.mode in ("L", "1") and "transparency" in image.info):
@@ -125,7 +127,7 @@ def load_image(image, *, with_info: bool = False, deep: bool = False, alpha: boo
                     return (array, image_info(im)) if with_info else array
                 if sixteen and not (deep and im.mode in _DEEP_MODES):
                     why = (
-                        _DEEP_ONLY_LOSSLESS
+                        _NOT_DEEP_HERE
                         if deep is False
                         else "Pillow reads 16-bit colour files as 8-bit: pass their uint16 array"
                     )
@@ -148,11 +150,11 @@ def load_image(image, *, with_info: bool = False, deep: bool = False, alpha: boo
                     f"images with alpha ({image.mode}) are not supported here: flatten them "
                     "first, e.g. image.convert('RGB')"
                 )
-            array = np.asarray(_with_alpha(image))
+            array = np.asarray(_as_la_or_rgba(image))
             return (array, info) if with_info else array
         if image.mode in _DEEP_MODES:
             if not deep:
-                raise UnsupportedImageError(f"a {image.mode} image: {_DEEP_ONLY_LOSSLESS}")
+                raise UnsupportedImageError(f"a {image.mode} image: {_NOT_DEEP_HERE}")
             array = _deep_gray(image)
             return (array, info) if with_info else array
         if image.mode in ("P", "CMYK", "YCbCr", "LAB", "HSV"):
@@ -168,7 +170,7 @@ def load_image(image, *, with_info: bool = False, deep: bool = False, alpha: boo
         return (array, info) if with_info else array
     array = np.asarray(image)
     if array.dtype == np.uint16 and not deep:
-        raise UnsupportedImageError(f"a uint16 array: {_DEEP_ONLY_LOSSLESS}")
+        raise UnsupportedImageError(f"a uint16 array: {_NOT_DEEP_HERE}")
     if array.dtype not in (np.uint8, np.uint16):
         raise UnsupportedImageError(
             f"image arrays must be uint8 or uint16, got dtype {array.dtype}"

@@ -245,11 +245,12 @@ def pack(
         _chunk(kind, bytes(metadata[key])) for kind, key in METADATA.items() if metadata.get(key)
     )
     if alpha is not None:
+        payload = alpha.payload(header.depth)
         try:
-            _alpha(header, alpha.payload(header.depth), 1 << 62)
+            _alpha(header, payload, 1 << 62)
         except SpikeCodecError as err:
             raise ParameterError(f"not an alpha plane of this image: {err}") from err
-        before = _chunk(_ALPHA_TYPE, alpha.payload(header.depth)) + before
+        before = _chunk(_ALPHA_TYPE, payload) + before
     if header.reversible or header.depth != 8:
         samples = _SAMPLES.pack(header.depth, int(header.reversible))
         before = _chunk(_SAMPLES_TYPE, samples) + before
