@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The compiled kernels: an edit to one rebuilds them (pip install -e runs setup.py).
+KERNEL_SOURCES := setup.py $(shell find src -name '*.pyx' -o -name '*.pxd')
 DATA ?= $(if $(SPIKECODEC_DATA),$(SPIKECODEC_DATA),../shared/data)
 
 .PHONY: demo test test-all bench fuzz lint clean
@@ -11,7 +13,7 @@ FUZZ_SECONDS ?= 600
 FUZZ_RUNS ?= 0
 FUZZ_ENGINE ?= random
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(KERNEL_SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -50,3 +52,4 @@ lint: $(STAMP)
 clean:
 	rm -rf $(VENV) out build dist
 	find src -name '*.nb[ic]' -delete  # numba's cache
+	find src -name '*.so' -delete -o -name '*.c' -delete  # the compiled kernels

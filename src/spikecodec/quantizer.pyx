@@ -13,10 +13,13 @@ Time is a bit-plane: for an integer ``a >= 1`` the count at the instant ``T/a`` 
 
 from __future__ import annotations
 
+cimport cython
+from libc.math cimport INFINITY, fabs
+from libc.stdint cimport int64_t
+
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._jit import kernel
 from .errors import ParameterError
 from .neuron import LIF
 from .params import positive
@@ -36,36 +39,48 @@ def _grid(table: np.ndarray, top: float) -> tuple[float, np.ndarray] | None:
     bins = int(top / width) + 2 if width > 0 else _MAX_TABLE + 1
     if bins > _MAX_TABLE:
         return None
-    return width, np.searchsorted(table, np.arange(bins) * width, side="right")
+    return width, np.searchsorted(table, np.arange(bins) * width, side="right").astype(np.int64)
 
 
-@kernel
-def _largest(rows, scale):
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef double _largest(const double[:, ::1] rows, const double[::1] scale) noexcept nogil:
     """``max |rows/scale|`` (``scale`` along the rows), or inf if a quotient is not finite."""
-    top = 0.0
+    cdef double top = 0.0, v
+    cdef Py_ssize_t r, j
     for r in range(rows.shape[0]):
-        row = rows[r]
-        for j in range(row.size):
-            v = abs(row[j] / scale[j])
-            if not v < np.inf:
-                return np.inf
-            top = max(top, v)
+        for j in range(rows.shape[1]):
+            v = fabs(rows[r, j] / scale[j])
+            if not v < INFINITY:
+                return INFINITY
+            if v > top:
+                top = v
     return top
 
 
-@kernel
-def _signed_cells(rows, scale, table, width, first, out):
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef void _signed_cells(
+    const double[:, ::1] rows,
+    const double[::1] scale,
+    const double[::1] table,
+    double width,
+    const int64_t[::1] first,
+    int64_t[:, ::1] out,
+) noexcept nogil:
     """``out = sign(v) * k`` of ``v = rows/scale``, ``k`` the thresholds at or below ``|v|``:
     ``first`` of its grid point, and the next one if it is reached."""
+    cdef Py_ssize_t r, j
+    cdef double v, mag
+    cdef int64_t k
     for r in range(rows.shape[0]):
-        row, dst = rows[r], out[r]
-        for j in range(row.size):
-            v = row[j] / scale[j]
-            mag = abs(v)
-            k = first[np.int64(mag / width)]
+        for j in range(rows.shape[1]):
+            v = rows[r, j] / scale[j]
+            mag = fabs(v)
+            k = first[<int64_t>(mag / width)]
             if mag >= table[k]:
                 k += 1
-            dst[j] = -k if v < 0 else k
+            out[r, j] = -k if v < 0 else k
 
 
 class NeuroQuantizer:
@@ -135,7 +150,7 @@ class NeuroQuantizer:
         compiled pass finds ``max |v|``, another the counts: no temporaries the size of ``x``.
         """
         x = np.asarray(x, dtype=np.float64)
-        scale = np.asarray(scale, dtype=np.float64).reshape(-1)
+        scale = np.ascontiguousarray(scale, dtype=np.float64).reshape(-1)
         if scale.size != 1 and x.shape[-1:] != scale.shape:
             raise ParameterError(f"scale has {scale.size} values for inputs of shape {x.shape}")
         rows = np.ascontiguousarray(x).reshape(-1, scale.size)
@@ -146,7 +161,8 @@ class NeuroQuantizer:
         table = self._table_up_to(int(self.lif.count(top, self.T)) + 2)
         grid = None if table is None else _grid(table, top)
         if grid is not None:
-            _signed_cells(rows, scale, table, *grid, out)
+            width, first = grid
+            _signed_cells(rows, scale, table, width, first, out)
             return out.reshape(x.shape)
         for a in range(0, rows.shape[0], _SLAB):  # beyond the grid: closed forms, or a search
             v = rows[a : a + _SLAB] / scale

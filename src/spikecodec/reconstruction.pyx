@@ -20,9 +20,11 @@ inverse.
 
 from __future__ import annotations
 
+cimport cython
+from libc.stdint cimport int8_t, int32_t, int64_t, uint64_t
+
 import numpy as np
 
-from ._jit import kernel, trailing_zeros
 from .entropy import PlaneState
 from .params import MAX_SLICES
 from .quantizer import NeuroQuantizer
@@ -35,45 +37,78 @@ _EDGES = 1 << 20  # thresholds tabulated at most to dequantize; past them, compu
 _SLAB = 1 << 15  # coefficients dequantized and inverse-transformed at a time
 
 
-@kernel
-def _nonzero(prefix, masks):
+cdef extern from *:
+    int trailing_zeros "__builtin_ctzll"(unsigned long long) nogil
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef void _nonzero(const int32_t[:, ::1] prefix, int64_t[::1] masks) noexcept nogil:
     """``masks[r]``: bit f set where ``prefix[r, f] != 0`` (64 bands)."""
+    cdef Py_ssize_t r, f
+    cdef uint64_t m
     for r in range(prefix.shape[0]):
-        m = np.int64(0)
+        m = 0
         for f in range(prefix.shape[1]):
-            m |= np.int64(prefix[r, f] != 0) << f
-        masks[r] = m
+            m |= <uint64_t>(prefix[r, f] != 0) << f
+        masks[r] = <int64_t>m
 
 
-@kernel
-def _level_sums(prefix, level, masks, sums):
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef int64_t _level_sums(
+    const int32_t[:, ::1] prefix,
+    const int8_t[:, ::1] level,
+    const int64_t[::1] masks,
+    int64_t[:, :, ::1] sums,
+) noexcept nogil:
     """``sums[l, f] = (n, e)``: the number of non-zero counts ``k`` known at level ``l`` in band
     ``f`` and the sum of their ``k - 1`` (``masks``: :func:`_nonzero`). Returns the largest
     ``(k + 1) 2^l`` (0 if none)."""
-    top = 0
+    cdef int64_t top = 0, k, reach
+    cdef uint64_t m
+    cdef Py_ssize_t r
+    cdef int f, lv
     for r in range(prefix.shape[0]):
-        m = masks[r]
+        m = <uint64_t>masks[r]
         while m:
             f = trailing_zeros(m)
             m &= m - 1
-            k, lv = np.int64(prefix[r, f]), level[r, f]
+            k, lv = prefix[r, f], level[r, f]
             sums[lv, f, 0] += 1
             sums[lv, f, 1] += k - 1
-            top = max(top, (k + 1) << lv)
+            reach = (k + 1) << lv
+            if reach > top:
+                top = reach
     return top
 
 
-@kernel
-def _dequantize(prefix, sign, level, masks, edges, delta, thresholds, out):
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef void _dequantize(
+    const int32_t[:, ::1] prefix,
+    const int8_t[:, ::1] sign,
+    const int8_t[:, ::1] level,
+    const int64_t[::1] masks,
+    const double[::1] edges,
+    const double[:, ::1] delta,
+    const double[::1] thresholds,
+    double[:, ::1] out,
+) noexcept nogil:
     """``out = sign * (lo + delta[l, f] * (hi - lo)) * theta_f`` where ``k != 0`` (``masks``:
     :func:`_nonzero`), with ``lo, hi = I_(k 2^l), I_((k+1) 2^l)`` from ``edges = I_1, I_2,
     ...``."""
+    cdef int64_t k
+    cdef uint64_t m
+    cdef Py_ssize_t r
+    cdef int f, lv
+    cdef double lo, hi
     for r in range(prefix.shape[0]):
-        m = masks[r]
+        m = <uint64_t>masks[r]
         while m:
             f = trailing_zeros(m)
             m &= m - 1
-            k, lv = np.int64(prefix[r, f]), level[r, f]
+            k, lv = prefix[r, f], level[r, f]
             lo, hi = edges[(k << lv) - 1], edges[((k + 1) << lv) - 1]
             out[r, f] = sign[r, f] * (lo + delta[lv, f] * (hi - lo)) * thresholds[f]
 
@@ -95,9 +130,11 @@ class _Dequantizer:
 
     def __init__(self, state: PlaneState, quantizer: NeuroQuantizer, thresholds: np.ndarray):
         self.prefix, self.sign, self.level = (
-            a.reshape(-1, a.shape[-1]) for a in (state.prefix, state.sign, state.level)
+            np.ascontiguousarray(a, dtype).reshape(-1, a.shape[-1])
+            for a, dtype in zip(state.arrays, (np.int32, np.int8, np.int8), strict=True)
         )
-        self.quantizer, self.thresholds = quantizer, thresholds
+        self.quantizer = quantizer
+        self.thresholds = np.ascontiguousarray(thresholds, np.float64)
         self.masks = np.empty(self.prefix.shape[0], np.int64)
         _nonzero(self.prefix, self.masks)
         sums = np.zeros((MAX_SLICES + 1, self.prefix.shape[1], 2), np.int64)
@@ -110,8 +147,8 @@ class _Dequantizer:
         ``(n, 64)``."""
         prefix, sign, level = self.prefix[rows], self.sign[rows], self.level[rows]
         if self.edges is not None:
-            args = (self.masks[rows], self.edges, self.delta, self.thresholds, out)
-            _dequantize(prefix, sign, level, *args)
+            masks = self.masks[rows]
+            _dequantize(prefix, sign, level, masks, self.edges, self.delta, self.thresholds, out)
             return
         r, f = np.nonzero(prefix)  # counts past the edges: computed, not tabulated
         k, lv = prefix[r, f].astype(np.int64), level[r, f].astype(np.int64)
