@@ -9,8 +9,26 @@
 - :mod:`~spikecodec.lab.bench.report`: averaged curves (CompressAI JSON), BD-rate tables, RD plots
   and the speed table;
 - :mod:`~spikecodec.lab.bench.timing`: wall-clock timing for the benchmarks.
+
+The re-exported names load :mod:`.codecs` (and the reference codecs' libraries) on first use, so
+that importing :mod:`.corpus` (as the ``spikecodec`` parser does for its help) stays cheap.
 """
 
-from .codecs import CODECS, Codec, PillowCodec, get_codec, register_codec
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # what __getattr__ loads, for type checkers
+    from .codecs import CODECS, Codec, PillowCodec, get_codec, register_codec  # noqa: F401
 
 __all__ = ["CODECS", "Codec", "PillowCodec", "get_codec", "register_codec"]
+
+
+def __getattr__(name: str):
+    """Load :mod:`.codecs` when one of its re-exported names is first used (PEP 562)."""
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(".codecs", __name__), name)
+    globals()[name] = value
+    return value
