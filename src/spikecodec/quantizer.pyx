@@ -46,16 +46,18 @@ def _grid(table: np.ndarray, top: float) -> tuple[float, np.ndarray] | None:
 @cython.wraparound(False)
 cdef double _largest(const double[:, ::1] rows, const double[::1] scale) noexcept nogil:
     """``max |rows/scale|`` (``scale`` along the rows), or inf if a quotient is not finite."""
+    cdef Py_ssize_t i, j = 0, width = rows.shape[1], n = rows.shape[0] * rows.shape[1]
+    cdef const double* x = &rows[0, 0] if n else NULL
     cdef double top = 0.0, v
-    cdef Py_ssize_t r, j
-    for r in range(rows.shape[0]):
-        for j in range(rows.shape[1]):
-            v = fabs(rows[r, j] / scale[j])
-            if not v < INFINITY:
-                return INFINITY
-            if v > top:
-                top = v
-    return top
+    cdef bint finite = True
+    for i in range(n):  # one flat loop, the scale's index wrapping at the row's end
+        v = fabs(x[i] / scale[j])
+        finite &= v < INFINITY
+        top = v if v > top else top
+        j += 1
+        if j == width:
+            j = 0
+    return top if finite else INFINITY
 
 
 @cython.boundscheck(False)
@@ -70,17 +72,20 @@ cdef void _signed_cells(
 ) noexcept nogil:
     """``out = sign(v) * k`` of ``v = rows/scale``, ``k`` the thresholds at or below ``|v|``:
     ``first`` of its grid point, and the next one if it is reached."""
-    cdef Py_ssize_t r, j
+    cdef Py_ssize_t i, j = 0, columns = rows.shape[1], n = rows.shape[0] * rows.shape[1]
+    cdef const double* x = &rows[0, 0] if n else NULL
+    cdef int64_t* dst = &out[0, 0] if n else NULL
     cdef double v, mag
     cdef int64_t k
-    for r in range(rows.shape[0]):
-        for j in range(rows.shape[1]):
-            v = rows[r, j] / scale[j]
-            mag = fabs(v)
-            k = first[<int64_t>(mag / width)]
-            if mag >= table[k]:
-                k += 1
-            out[r, j] = -k if v < 0 else k
+    for i in range(n):  # one flat loop, the scale's index wrapping at the row's end
+        v = x[i] / scale[j]
+        mag = fabs(v)
+        k = first[<int64_t>(mag / width)]
+        k += mag >= table[k]
+        dst[i] = -k if v < 0 else k
+        j += 1
+        if j == columns:
+            j = 0
 
 
 class NeuroQuantizer:
