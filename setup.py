@@ -3,6 +3,8 @@
 The kernels are Cython compiled to C at install time (a C compiler is needed then, never at run
 time). ``-ffp-contract=off`` keeps the compiler from fusing a multiply and an add, which rounds
 once instead of twice: the streams and images must be the same bytes on every machine.
+``-fwrapv``: signed integer arithmetic wraps (64-bit two's complement, as the format specifies
+and numba computed), where C would leave an overflow undefined (the sums of a corrupt stream).
 """
 
 from pathlib import Path
@@ -16,7 +18,7 @@ extensions = [
     Extension(
         ".".join(path.relative_to("src").with_suffix("").parts),
         [str(path)],
-        extra_compile_args=["-O3", "-ffp-contract=off"],
+        extra_compile_args=["-O3", "-ffp-contract=off", "-fwrapv"],
     )
     for path in SOURCES
 ]

@@ -1,10 +1,12 @@
-"""The package's layout: its import graph (read with ast) has no cycle, no module takes another
-module's private names, and the layers depend one way; importing the package, reading a stream
-and building the command's parser load no compiled kernel."""
+"""The package's layout: its import graph (read with ast; of a Cython module, its import and
+cimport statements) has no cycle, no module takes another module's private names, and the
+layers depend one way; importing the package, reading a stream and building the command's
+parser load no compiled kernel; the entropy coder is compiled without numba."""
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -44,7 +46,22 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+MODULES = {module_name(p): p for p in sorted([*PACKAGE.rglob("*.py"), *PACKAGE.rglob("*.pyx")])}
+COMPILED = {name for name, path in MODULES.items() if path.suffix == ".pyx"}
+
+# A Cython module's import statements, and its cimports as imports (a dependency too).
+CYTHON_IMPORT = re.compile(
+    r"^[ \t]*(from[ \t]+\S+[ \t]+c?import[ \t]+(?:\([^)]*\)|[^\n]*)|import[ \t]+[^\n]*)", re.M
+)
+
+
+def python_source(path: Path) -> str:
+    """What ast reads of a module: all of a .py, the import statements of a .pyx."""
+    text = path.read_text()
+    if path.suffix == ".py":
+        return text
+    statements = [m.group(1) for m in CYTHON_IMPORT.finditer(text)]
+    return "\n".join(re.sub(r"\bcimport\b", "import", s) for s in statements)
 
 
 def is_package(name: str) -> bool:
@@ -76,7 +93,7 @@ def type_checking_only(node: ast.AST) -> bool:
 def imports(name: str) -> tuple[set[str], list[str]]:
     """The package's modules ``name`` imports (anywhere in it, lazily too, but not for type
     checkers only) and the private names it takes from other modules."""
-    tree = ast.parse(MODULES[name].read_text())
+    tree = ast.parse(python_source(MODULES[name]))
     skip = {id(n) for node in ast.walk(tree) if type_checking_only(node) for n in ast.walk(node)}
     targets, private, aliases = set(), [], {}
     for node in ast.walk(tree):
@@ -118,7 +135,9 @@ GRAPH = {name: imports(name) for name in MODULES}
 def test_the_graph_covers_the_package():
     assert "spikecodec.codec" in GRAPH and "spikecodec.entropy.passes" in GRAPH
     assert "spikecodec.entropy.rangecoder" in GRAPH["spikecodec.entropy.passes"][0]
+    assert "spikecodec.entropy.contexts" in GRAPH["spikecodec.entropy.passes"][0]
     assert "spikecodec.format.container" in GRAPH["spikecodec.codec"][0]
+    assert {"spikecodec.entropy.passes", "spikecodec.quantizer"} <= COMPILED
 
 
 def test_the_import_graph_has_no_cycle():
@@ -178,7 +197,15 @@ def reaches(start: str) -> set[str]:
 def test_the_format_reaches_no_kernel():
     for name in MODULES:
         if in_room(name, ("spikecodec.format",)):
+            kernels = {m for m in reaches(name) if m == "spikecodec._jit" or m in COMPILED}
+            assert not kernels, name
+
+
+def test_the_entropy_coder_does_not_use_numba():
+    for name in MODULES:
+        if in_room(name, ("spikecodec.entropy",)):
             assert "spikecodec._jit" not in reaches(name), name
+            assert "numba" not in MODULES[name].read_text(), name
 
 
 def loaded_by(code: str) -> set[str]:

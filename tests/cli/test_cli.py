@@ -520,8 +520,8 @@ def test_warmup_compiles_and_then_the_kernels_are_cached(tmp_path, png, monkeypa
     assert warmup.kernels_cached()
     # A copy of the package with an empty cache: the commands that run kernels say so, once.
     copy = tmp_path / "spikecodec"
-    (copy / "entropy").mkdir(parents=True)
-    (copy / "entropy" / "passes.py").write_text("")
+    (copy / "transform").mkdir(parents=True)
+    (copy / "transform" / "lapped.py").write_text("")
     monkeypatch.setattr(warmup, "_PACKAGE", copy)
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "empty"))
     assert not warmup.kernels_cached()

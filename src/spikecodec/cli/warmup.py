@@ -1,10 +1,11 @@
 """``spikecodec warmup``: compile the codec's kernels ahead of the first real run.
 
-The kernels are numba functions cached on disk (:mod:`spikecodec._jit`): the first process to
-run one on a machine compiles it (tens of seconds for the whole codec), every later process
-loads it. ``warmup`` runs every kernel once, on small gray and RGB images through each path of
-the codec (4:2:0 and 4:4:4 chroma, whole, cut and ``until=`` decoding, progressive decoding and
-spike events), so that no later command waits. The commands that run kernels say on standard
+The transforms' kernels are numba functions cached on disk (:mod:`spikecodec._jit`; the
+others are Cython, compiled at install): the first process to run one on a machine compiles it
+(tens of seconds for the whole codec), every later process loads it. ``warmup`` runs every
+kernel once, on small gray and RGB images through each path of the codec (4:2:0 and 4:4:4
+chroma, whole, cut and ``until=`` decoding, progressive decoding and spike events), so that no
+later command waits. The commands that run kernels say on standard
 error, in one line, when they are about to compile (:func:`compiling_notice`).
 """
 
@@ -20,12 +21,12 @@ from . import output
 __all__ = ["add_parser", "compiling_notice", "kernels_cached"]
 
 _PACKAGE = Path(__file__).resolve().parent.parent
-_PROBE = "entropy/passes.py"  # the module whose kernels every encode and decode runs
+_PROBE = "transform/lapped.py"  # numba kernels that every lossy encode and decode runs
 
 
 def kernels_cached() -> bool:
     """Whether numba's cache holds the kernels of this copy of the package (an index file of
-    :mod:`spikecodec.entropy.passes` newer than its source, in the package's ``__pycache__`` or
+    :mod:`spikecodec.transform.lapped` newer than its source, in the package's ``__pycache__`` or
     under ``$NUMBA_CACHE_DIR``), read without importing numba."""
     source = _PACKAGE / _PROBE
     stem = source.stem
