@@ -51,5 +51,4 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) out build dist
-	find src -name '*.nb[ic]' -delete  # numba's cache
 	find src -name '*.so' -delete -o -name '*.c' -delete  # the compiled kernels

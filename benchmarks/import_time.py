@@ -3,7 +3,7 @@
 Each statement runs in ``--runs`` fresh interpreters (alternating, so that the machine's load
 falls on all alike); the time is measured inside the child around the statement alone, and the
 medians are compared. Also timed: the first use of the codec (``spikecodec.encode``, which
-loads numba and the kernels' modules) and reading a stream's header (``spikecodec.format``).
+loads the compiled kernels' modules) and reading a stream's header (``spikecodec.format``).
 
 Usage (from the project directory)::
 

@@ -21,7 +21,6 @@ ROOT = "spikecodec"
 # The rooms below the codec: none of them may import the codec or anything above it.
 BELOW_CODEC = (
     "spikecodec._io",
-    "spikecodec._jit",
     "spikecodec.alpha",
     "spikecodec.data",
     "spikecodec.entropy",
@@ -139,7 +138,9 @@ def test_the_graph_covers_the_package():
     assert {"spikecodec.quantizer", "spikecodec.reconstruction"} <= KERNELS
     assert "spikecodec.quantizer" in GRAPH["spikecodec.reconstruction"][0]
     assert "spikecodec.entropy.rangecoder" in GRAPH["spikecodec.entropy.passes"][0]
+    assert "spikecodec.entropy.contexts" in GRAPH["spikecodec.entropy.passes"][0]
     assert "spikecodec.format.container" in GRAPH["spikecodec.codec"][0]
+    assert "spikecodec.entropy.passes" in KERNELS
 
 
 def test_the_import_graph_has_no_cycle():
@@ -199,7 +200,7 @@ def reaches(start: str) -> set[str]:
 def test_the_format_reaches_no_kernel():
     for name in MODULES:
         if in_room(name, ("spikecodec.format",)):
-            assert not reaches(name) & (KERNELS | {"spikecodec._jit"}), name
+            assert not reaches(name) & KERNELS, name
 
 
 def loaded_by(code: str) -> set[str]:
@@ -225,8 +226,12 @@ def test_what_loads_no_kernel_and_no_lab_extra(code):
     assert not loaded_by(code) & (heavy | KERNELS)
 
 
-def test_the_codec_loads_no_lab_extra():
-    # (numba itself imports SciPy where it is installed: the codec does not need it.)
+def test_no_module_imports_numba():
+    jit = re.compile(r"^[ \t]*(?:import|from)[ \t]+numba\b", re.M)
+    assert not [name for name, path in MODULES.items() if jit.search(python_of(path))]
+
+
+def test_the_codec_loads_its_kernels_and_no_jit_or_lab_extra():
     loaded = loaded_by("import spikecodec; spikecodec.encode; spikecodec.decode")
-    assert "numba" in loaded
-    assert not loaded & {"matplotlib", "skimage", "dask"}
+    assert {"spikecodec.entropy.passes", "spikecodec.transform.lapped"} <= loaded
+    assert not loaded & {"numba", "llvmlite", "scipy", "matplotlib", "skimage", "dask"}

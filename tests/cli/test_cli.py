@@ -512,28 +512,6 @@ def test_decode_refuses_a_quality_the_output_format_would_ignore(tmp_path, png, 
     assert main(["decode", str(spk), str(tmp_path / "x.jpg"), "--quality", "80"]) == 0
 
 
-def test_warmup_compiles_and_then_the_kernels_are_cached(tmp_path, png, monkeypatch, capsys):
-    from spikecodec.cli import warmup
-
-    assert main(["warmup"]) == 0
-    assert "kernels ready" in capsys.readouterr().err
-    assert warmup.kernels_cached()
-    # A copy of the package with an empty cache: the commands that run kernels say so, once.
-    copy = tmp_path / "spikecodec"
-    (copy / "entropy").mkdir(parents=True)
-    (copy / "entropy" / "passes.py").write_text("")
-    monkeypatch.setattr(warmup, "_PACKAGE", copy)
-    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "empty"))
-    assert not warmup.kernels_cached()
-    spk = tmp_path / "x.spk"
-    assert main(["encode", str(png), str(spk)]) == 0
-    assert capsys.readouterr().err.count("compiling the codec's kernels") == 1
-    assert main(["info", str(spk)]) == 0  # reads no kernel: no notice
-    assert "compiling" not in capsys.readouterr().err
-    assert main(["decode", str(spk), str(tmp_path / "x.png"), "--quiet"]) == 0
-    assert capsys.readouterr().err == ""  # --quiet: nothing
-
-
 def test_16_bit_rgba_pngs_round_trip_through_the_command(tmp_path, capsys):
     """A 16-bit RGBA PNG in, the same samples out (pypng reads and writes them; Pillow holds
     them at 8 bits), its metadata carried; a format Pillow writes only at 8 bits refused."""

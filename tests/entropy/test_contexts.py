@@ -1,5 +1,6 @@
-"""The contexts of the bit models: every model's indices distinct and inside the table, the
-frequency tables as their definitions say, and the DC prediction's boundary weights."""
+"""The contexts of the bit models: every model's indices (as the compiled passes compute them)
+distinct and inside the table, the frequency tables as their definitions say, and the DC
+prediction's boundary weights."""
 
 from __future__ import annotations
 
@@ -20,26 +21,29 @@ from spikecodec.entropy.contexts import (
     MODELS,
     edge_weights,
 )
-
-INDEX = {
-    "dc": contexts.dc_context,
-    "dc_sign": contexts.dc_sign_context,
-    "growth": contexts.growth_context,
-    "extent": contexts.extent_context,
-    "significance": contexts.significance_context,
-    "refinement": contexts.refinement_context,
-}
+from spikecodec.entropy.passes import context
 
 
 def test_every_context_of_every_model_has_its_own_slot():
     seen: list[int] = []
     for name, model in MODELS.items():
         sizes = [size for _, size in contexts._DIMENSIONS[name]]
-        indices = [INDEX[name](*values) for values in itertools.product(*map(range, sizes))]
+        indices = [context(name, *values) for values in itertools.product(*map(range, sizes))]
         assert len(indices) == model.size == int(np.prod(sizes))
         assert min(indices) == model.offset and max(indices) == model.offset + model.size - 1
         seen += indices
     assert sorted(seen) == list(range(CONTEXTS))
+
+
+def test_a_context_outside_its_model_is_refused():
+    for name in MODELS:
+        sizes = [size for _, size in contexts._DIMENSIONS[name]]
+        with pytest.raises(ValueError):
+            context(name, *sizes)  # each value one past its dimension
+        with pytest.raises(ValueError):
+            context(name, *[0] * (len(sizes) + 1))
+    with pytest.raises(KeyError):
+        context("no such model", 0)
 
 
 def test_the_frequency_tables():

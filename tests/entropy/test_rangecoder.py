@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -13,31 +12,17 @@ from hypothesis import strategies as st
 
 import naive
 from spikecodec.entropy.rangecoder import (
-    decode_bit,
-    encode_bit,
+    decode_bits,
+    encode_bits,
     finish,
-    load,
     new_models,
     new_state,
     start_decoding,
-    store,
 )
 
 
-@numba.njit
 def _encode(bits, contexts, models, st, buf):
-    s = load(st)
-    for i in range(bits.size):
-        _, s = encode_bit(s, buf, models, contexts[i], bits[i])
-    store(st, s)
-
-
-@numba.njit
-def _decode(contexts, models, st, data, out):
-    s = load(st)
-    for i in range(contexts.size):
-        out[i], s = decode_bit(s, data, models, contexts[i])
-    store(st, s)
+    assert encode_bits(st, buf, models, contexts, bits) == len(bits)  # the buffer has room
 
 
 def encode(bits, contexts, n_contexts) -> bytes:
@@ -54,7 +39,8 @@ def decode(data: bytes, contexts, n_contexts, complete=True) -> np.ndarray:
     buf = np.frombuffer(data, np.uint8).copy()
     start_decoding(st, buf, complete)
     out = np.empty(contexts.size, np.int64)
-    _decode(contexts, models, st, buf, out)
+    decoded = decode_bits(st, buf, models, contexts, out)
+    assert decoded == (int(np.argmax(out < 0)) if (out < 0).any() else out.size)
     return out
 
 
@@ -136,6 +122,31 @@ def test_the_rate_is_the_models_code_length(p1):
     # Forgetting costs a little over the entropy of a steady source (the fast estimate).
     entropy = n * -(p1 * math.log2(p1) + (1 - p1) * math.log2(1 - p1))
     assert ideal < 1.15 * entropy
+
+
+def test_a_full_buffer_stops_the_encoder_where_it_can_resume():
+    bits, contexts = random_symbols(5, 3000, 3)
+    models, st = new_models(3), new_state()
+    buf = np.zeros(64, np.uint8)
+    done = 0
+    while done < bits.size:  # grow the buffer whenever it is full, as the slices do
+        done += encode_bits(st, buf, models, contexts[done:], bits[done:])
+        buf = np.concatenate([buf, np.zeros_like(buf)])
+    assert buf[: finish(st, buf, models)].tobytes() == encode(bits, contexts, 3)
+
+
+def test_the_bulk_entry_points_refuse_what_no_coder_takes():
+    st, buf, models = new_state(), np.zeros(64, np.uint8), new_models(2)
+    with pytest.raises(ValueError):
+        encode_bits(st, buf, models, [2], [1])  # no context 2
+    with pytest.raises(ValueError):
+        encode_bits(st, buf, models, [-2], [1])
+    with pytest.raises(ValueError):
+        encode_bits(st, buf, models, [0, 1], [1])
+    with pytest.raises(ValueError):
+        encode_bits(st, buf, np.zeros((2, 3), np.int64), [0], [1])  # probability 0
+    with pytest.raises(ValueError):
+        finish(st, np.zeros(8, np.uint8), models)  # no room for the flush
 
 
 def test_the_leading_byte_and_trailing_zeros_are_not_written():

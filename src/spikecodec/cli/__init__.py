@@ -1,5 +1,5 @@
 """The ``spikecodec`` command, one module per subcommand: encode, decode, truncate, info,
-spikes, nir, progressive, figures, demo, bench and warmup.
+spikes, nir, progressive, figures, demo and bench.
 
 Outputs are written to a temporary file beside the target and renamed into place, so a failure
 never leaves a partial file; an existing output is only replaced with ``--force``; ``-`` reads
@@ -30,16 +30,14 @@ from . import (
     progressive,
     spikes,
     truncate,
-    warmup,
 )
 
 __all__ = ["EXIT_ERROR", "EXIT_EXISTS", "EXIT_USAGE", "build_parser", "main"]
 
 EXIT_ERROR, EXIT_USAGE, EXIT_EXISTS = 1, 2, 3
 COMMANDS = (
-    encode, decode, truncate, info, figures, demo, spikes, nir, progressive, bench, warmup
+    encode, decode, truncate, info, figures, demo, spikes, nir, progressive, bench
 )  # fmt: skip
-_KERNEL_COMMANDS = {"encode", "decode", "spikes", "nir", "progressive", "demo"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,8 +55,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run ``spikecodec`` with ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
     args = build_parser().parse_args(argv)
-    if args.command in _KERNEL_COMMANDS:
-        warmup.compiling_notice(args)
     try:
         code = args.run(args)
     except FileExistsError as err:

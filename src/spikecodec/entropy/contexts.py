@@ -3,9 +3,11 @@
 Every coded bit (but the signs of AC coefficients, coded at probability 1/2) has a context:
 one adaptive probability of :mod:`.rangecoder` among :data:`CONTEXTS`. A model is a named
 group of contexts indexed by a few small integers; :data:`MODELS` gives each model's
-dimensions and their sizes, from which its offset in the table and its strides follow, and the
-``*_context`` functions below turn the integers into the index (each dimension's value must lie
-below its size: the callers clamp them).
+dimensions and their sizes, from which its offset in the table and its strides follow. This
+module is the one definition of the layout and of the tables below: the compiled passes
+(:mod:`.passes`) load them at import into C arrays and turn the integers into the index,
+``offset + sum(value * stride)`` (:func:`~.passes.context` from Python; each dimension's value
+must lie below its size: the passes clamp them).
 
 What each dimension means (``chroma`` is 1 in a chroma plane, 0 in luma):
 
@@ -13,8 +15,8 @@ What each dimension means (``chroma`` is 1 in a chroma plane, 0 in luma):
   ``prediction``: where the DC predicted from the neighbouring blocks lies against the decision
   point, 8 classes split at :data:`DC_SIGNIFICANCE_SPLITS` (count 0) or
   :data:`DC_REFINEMENT_SPLITS` quarters of a count unit; ``spread``: how far apart the
-  neighbours' own estimates lie (:func:`spread_class`), how much the prediction is to be
-  trusted; ``phase``: the checkerboard half.
+  neighbours' own estimates lie (``spread_class`` of :mod:`.passes`), how much the prediction
+  is to be trusted; ``phase``: the checkerboard half.
 - ``dc_sign``: the sign of a DC that starts firing. ``side``: the prediction below, around or
   above zero.
 - ``growth``: whether a block's extent ``eob`` (1 + its last significant AC zigzag index) grows.
@@ -42,7 +44,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._jit import inline
 from ..tables import BLOCK, ZIGZAG
 
 __all__ = [
@@ -58,14 +59,7 @@ __all__ = [
     "NCOEF",
     "PREDICTION_SHIFT",
     "bit_mask",
-    "dc_context",
-    "dc_sign_context",
     "edge_weights",
-    "extent_context",
-    "growth_context",
-    "refinement_context",
-    "significance_context",
-    "spread_class",
 ]
 
 NCOEF = BLOCK * BLOCK
@@ -104,62 +98,6 @@ MODELS = _models()
 """Each model's :class:`Model`, in table order."""
 CONTEXTS = sum(m.size for m in MODELS.values())
 """The number of contexts of all models."""
-
-_DC, _DC_SIGN, _GROWTH, _EXTENT, _SIG, _REFINE = ((m.offset, *m.strides) for m in MODELS.values())
-
-
-@inline
-def dc_context(count, prediction, spread, phase, chroma):
-    """The ``dc`` model's context (see the module docstring)."""
-    o, s0, s1, s2, s3, s4 = _DC
-    return o + count * s0 + prediction * s1 + spread * s2 + phase * s3 + chroma * s4
-
-
-@inline
-def spread_class(neighbours, spread):
-    """The ``spread`` of the DC model: 0, 1, 2 for neighbours' estimates less than 1, 2, 4 count
-    units apart (``spread`` in units of ``2**-PREDICTION_SHIFT``), 3 for farther or fewer than
-    two neighbours."""
-    if neighbours < 2:
-        return 3
-    d = spread >> PREDICTION_SHIFT
-    return 0 if d < 1 else (1 if d < 2 else (2 if d < 4 else 3))
-
-
-@inline
-def dc_sign_context(side, phase, chroma):
-    """The ``dc_sign`` model's context."""
-    o, s0, s1, s2 = _DC_SIGN
-    return o + side * s0 + phase * s1 + chroma * s2
-
-
-@inline
-def growth_context(extent, neighbours, chroma):
-    """The ``growth`` model's context (``extent``, ``neighbours``: bit lengths)."""
-    o, s0, s1, s2 = _GROWTH
-    return o + extent * s0 + neighbours * s1 + chroma * s2
-
-
-@inline
-def extent_context(extent, chroma, node, neighbours):
-    """The ``extent`` model's context (``neighbours`` already shifted to 0..4)."""
-    o, s0, s1, s2, s3 = _EXTENT
-    return o + extent * s0 + chroma * s1 + node * s2 + neighbours * s3
-
-
-@inline
-def significance_context(band, inside, around, distance, chroma):
-    """The ``significance`` model's context (``band``: :data:`BAND` less one)."""
-    o, s0, s1, s2, s3, s4 = _SIG
-    return o + band * s0 + inside * s1 + around * s2 + distance * s3 + chroma * s4
-
-
-@inline
-def refinement_context(band, first, inside, around, chroma):
-    """The ``refinement`` model's context."""
-    o, s0, s1, s2, s3, s4 = _REFINE
-    return o + band * s0 + first * s1 + inside * s2 + around * s3 + chroma * s4
-
 
 _IDX = np.arange(NCOEF)
 BAND = np.digitize(_IDX, [1, 3, 6, 10, 15, 21, 28, 36])
