@@ -32,7 +32,10 @@ def test_cli_exports_an_image_and_a_stream(tmp_path, rgb, capsys):
     _run(["spikes", str(png), "--out", str(out), "-q", "60"])
     events = load_events(out)
     _assert_counts(events, sc.spike_counts(rgb, 60)[1])
-    assert "spikes" in capsys.readouterr().out
+    report = capsys.readouterr()
+    assert "spikes" in report.err and report.out == ""  # reports go to standard error
+    _run(["spikes", str(png), "--out", str(out), "-q", "60", "--force", "--quiet"])
+    assert capsys.readouterr() == ("", "")
 
     spk = tmp_path / "in.bin"  # a stream, recognized by its magic bytes
     spk.write_bytes(sc.encode(rgb, quality=60))

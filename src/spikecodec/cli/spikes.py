@@ -11,6 +11,7 @@ import spikecodec as sc
 from ..errors import ParameterError
 from ..format.container import MAGIC
 from ..params import DEFAULT_QUALITY
+from . import output
 
 __all__ = ["add_parser"]
 
@@ -40,11 +41,12 @@ def run(args: argparse.Namespace) -> None:
     )
     sc.save_events(events, out, overwrite=args.force)
     kind = "stream" if is_stream else "image"
-    print(
+    output.say(
+        args,
         f"{out}: {len(events)} spikes of the {kind} {source} "
         f"({events.header.mode} {events.header.width}x{events.header.height}, "
         f"window {events.window:g} ms, timing {events.timing}"
-        + (f", Tonic sensor {events.sensor_size})" if args.format == "tonic" else ")")
+        + (f", Tonic sensor {events.sensor_size})" if args.format == "tonic" else ")"),
     )
 
 
@@ -68,5 +70,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--dense", action="store_true", help="also store time-binned rasters")
     p.add_argument("--time-steps", type=int, help="number of time bins of --dense")
     p.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
+    output.add_verbosity(p)
     p.set_defaults(run=run)
     return p
