@@ -18,6 +18,7 @@ a time, for an encoder or decoder that need not hold full-resolution chroma.
 from __future__ import annotations
 
 cimport cython
+from .simd cimport spk_rounded_byte
 from libc.stdint cimport uint8_t
 
 import numpy as np
@@ -47,38 +48,9 @@ _EVEN = np.array([-0.0234375, 0.2265625, 0.8671875, -0.0703125, 0.0])
 _ODD = _EVEN[::-1].copy()
 
 # The kernels see an RGB image as (H, 3W), a row as 3W interleaved samples. Every C row function
-# below is compiled for x86-64-v4 (AVX-512), AVX2 and any x86-64, the machine's picked at load
-# time: they round alike (setup.py forbids contracting a*b + c into an FMA). Building with
-# -DSPK_SIMD= (or -DSPK_SIMD= -mavx2) gives one version.
+# below is compiled for the machine's SIMD (SPK_SIMD, SPK_CLIPPING: simd.pxd).
 cdef extern from *:
     """
-    #include <stddef.h>
-    #include <stdint.h>
-    #include <string.h>
-
-    #if !defined(SPK_SIMD) && defined(__x86_64__) && defined(__linux__) && defined(__has_attribute)
-    #  if __has_attribute(target_clones) && !defined(__clang__) && __GNUC__ >= 12
-    #    define SPK_SIMD __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-    #  elif __has_attribute(target_clones)
-    #    define SPK_SIMD __attribute__((target_clones("avx2", "default")))
-    #  endif
-    #endif
-    #ifndef SPK_SIMD
-    #  define SPK_SIMD
-    #endif
-    #define SPK_INLINE static inline __attribute__((always_inline))
-    /* Comparisons need not be kept from raising FP exceptions (nothing reads the flags, as
-       numba's LLVM assumes), and in a function clipping to 0..255 `0 > v ? 0 : v` and
-       `255 < v ? 255 : v` become the min/max instructions they are (the same on every finite
-       v; a NaN sample has no defined byte, in numba either): the loops vectorize. */
-    #if defined(__GNUC__) && !defined(__clang__)
-    #  pragma GCC push_options
-    #  pragma GCC optimize("no-trapping-math")
-    #  define SPK_CLIPPING __attribute__((optimize("finite-math-only", "no-signed-zeros")))
-    #else
-    #  define SPK_CLIPPING
-    #endif
-
     /* The matrices, spelled out (spk_colour_set compares them with RGB_TO_YCOCG and
        YCOCG_TO_RGB at import) so that the compiler computes a product once where two rows
        share it and leaves out the products by 1 and -1 (all exact), as numba's LLVM does with
@@ -115,16 +87,6 @@ cdef extern from *:
             cb[c] = m[3] * red + m[5] * blue + 128.0;
             cr[c] = m[6] * red + m[7] * green + m[8] * blue + 128.0;
         }
-    }
-
-    /* A v already clipped to 0..255, rounded half to even, as a byte: v + 1.5 2^52 is rounded
-       to an integer (exactly as rint(v), for |v| < 2^51), which its low bits hold. */
-    SPK_INLINE uint8_t spk_rounded_byte(double v)
-    {
-        double t = v + 6755399441055744.0;
-        uint64_t bits;
-        memcpy(&bits, &t, sizeof bits);
-        return (uint8_t)bits;
     }
 
     /* One row of Y, Co, Cg -> its RGB row (3n samples): YCOCG_TO_RGB @ (Y, Co - 128,
