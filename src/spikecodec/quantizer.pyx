@@ -92,11 +92,12 @@ cdef extern from *:
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-cdef double _largest(const double[:, ::1] rows, const double[::1] scale) noexcept nogil:
+cdef double _largest(const double[:, ::1] rows, const double[::1] scale) noexcept:
     """``max |rows/scale|`` (``scale`` along the rows), or inf if a quotient is not finite."""
-    if rows.shape[0] * rows.shape[1] == 0:
-        return 0.0
-    return spk_largest(&rows[0, 0], &scale[0], rows.shape[0] * rows.shape[1], rows.shape[1])
+    with nogil:
+        if rows.shape[0] * rows.shape[1] == 0:
+            return 0.0
+        return spk_largest(&rows[0, 0], &scale[0], rows.shape[0] * rows.shape[1], rows.shape[1])
 
 
 @cython.boundscheck(False)
@@ -108,14 +109,15 @@ cdef void _signed_cells(
     double width,
     const int64_t[::1] first,
     int64_t[:, ::1] out,
-) noexcept nogil:
+) noexcept:
     """``out = sign(v) * k`` of ``v = rows/scale``, ``k`` the thresholds at or below ``|v|``:
     ``first`` of its grid point, and the next one if it is reached."""
     cdef Py_ssize_t n = rows.shape[0] * rows.shape[1]
-    if n:
-        spk_signed_cells(
-            &rows[0, 0], &scale[0], n, rows.shape[1], &table[0], width, &first[0], &out[0, 0]
-        )
+    with nogil:
+        if n:
+            spk_signed_cells(
+                &rows[0, 0], &scale[0], n, rows.shape[1], &table[0], width, &first[0], &out[0, 0]
+            )
 
 
 class NeuroQuantizer:

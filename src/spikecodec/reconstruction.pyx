@@ -43,15 +43,16 @@ cdef extern from *:
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-cdef void _nonzero(const int32_t[:, ::1] prefix, int64_t[::1] masks) noexcept nogil:
+cdef void _nonzero(const int32_t[:, ::1] prefix, int64_t[::1] masks) noexcept:
     """``masks[r]``: bit f set where ``prefix[r, f] != 0`` (64 bands)."""
     cdef Py_ssize_t r, f
     cdef uint64_t m
-    for r in range(prefix.shape[0]):
-        m = 0
-        for f in range(prefix.shape[1]):
-            m |= <uint64_t>(prefix[r, f] != 0) << f
-        masks[r] = <int64_t>m
+    with nogil:
+        for r in range(prefix.shape[0]):
+            m = 0
+            for f in range(prefix.shape[1]):
+                m |= <uint64_t>(prefix[r, f] != 0) << f
+            masks[r] = <int64_t>m
 
 
 @cython.boundscheck(False)
@@ -61,7 +62,7 @@ cdef int64_t _level_sums(
     const int8_t[:, ::1] level,
     const int64_t[::1] masks,
     int64_t[:, :, ::1] sums,
-) noexcept nogil:
+) noexcept:
     """``sums[l, f] = (n, e)``: the number of non-zero counts ``k`` known at level ``l`` in band
     ``f`` and the sum of their ``k - 1`` (``masks``: :func:`_nonzero`). Returns the largest
     ``(k + 1) 2^l`` (0 if none)."""
@@ -69,18 +70,19 @@ cdef int64_t _level_sums(
     cdef uint64_t m
     cdef Py_ssize_t r
     cdef int f, lv
-    for r in range(prefix.shape[0]):
-        m = <uint64_t>masks[r]
-        while m:
-            f = trailing_zeros(m)
-            m &= m - 1
-            k, lv = prefix[r, f], level[r, f]
-            sums[lv, f, 0] += 1
-            sums[lv, f, 1] += k - 1
-            reach = (k + 1) << lv
-            if reach > top:
-                top = reach
-    return top
+    with nogil:
+        for r in range(prefix.shape[0]):
+            m = <uint64_t>masks[r]
+            while m:
+                f = trailing_zeros(m)
+                m &= m - 1
+                k, lv = prefix[r, f], level[r, f]
+                sums[lv, f, 0] += 1
+                sums[lv, f, 1] += k - 1
+                reach = (k + 1) << lv
+                if reach > top:
+                    top = reach
+        return top
 
 
 @cython.boundscheck(False)
@@ -94,7 +96,7 @@ cdef void _dequantize(
     const double[:, ::1] delta,
     const double[::1] thresholds,
     double[:, ::1] out,
-) noexcept nogil:
+) noexcept:
     """``out = sign * (lo + delta[l, f] * (hi - lo)) * theta_f`` where ``k != 0`` (``masks``:
     :func:`_nonzero`), with ``lo, hi = I_(k 2^l), I_((k+1) 2^l)`` from ``edges = I_1, I_2,
     ...``."""
@@ -103,14 +105,15 @@ cdef void _dequantize(
     cdef Py_ssize_t r
     cdef int f, lv
     cdef double lo, hi
-    for r in range(prefix.shape[0]):
-        m = <uint64_t>masks[r]
-        while m:
-            f = trailing_zeros(m)
-            m &= m - 1
-            k, lv = prefix[r, f], level[r, f]
-            lo, hi = edges[(k << lv) - 1], edges[((k + 1) << lv) - 1]
-            out[r, f] = sign[r, f] * (lo + delta[lv, f] * (hi - lo)) * thresholds[f]
+    with nogil:
+        for r in range(prefix.shape[0]):
+            m = <uint64_t>masks[r]
+            while m:
+                f = trailing_zeros(m)
+                m &= m - 1
+                k, lv = prefix[r, f], level[r, f]
+                lo, hi = edges[(k << lv) - 1], edges[((k + 1) << lv) - 1]
+                out[r, f] = sign[r, f] * (lo + delta[lv, f] * (hi - lo)) * thresholds[f]
 
 
 def _centroid_offsets(nonzero: np.ndarray, excess: np.ndarray) -> np.ndarray:

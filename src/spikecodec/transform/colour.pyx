@@ -230,15 +230,16 @@ cdef void _rgb_to_ycocg_420(
     double[:, ::1] cb,
     double[:, ::1] cr,
     double[:, ::1] rows,
-) noexcept nogil:
+) noexcept:
     """``rows``: (4, W) scratch, the Co and Cg rows of a 2x2 cell's top and bottom rows."""
     cdef Py_ssize_t h = y.shape[0], w = y.shape[1], i, bottom
-    for i in range(cb.shape[0]):
-        bottom = min(2 * i + 1, h - 1)
-        _ycocg_row(rgb, 2 * i, y[2 * i], rows[0], rows[1])
-        _ycocg_row(rgb, bottom, y[bottom], rows[2], rows[3])
-        spk_down_row(&rows[0, 0], &rows[2, 0], w, &cb[i, 0])
-        spk_down_row(&rows[1, 0], &rows[3, 0], w, &cr[i, 0])
+    with nogil:
+        for i in range(cb.shape[0]):
+            bottom = min(2 * i + 1, h - 1)
+            _ycocg_row(rgb, 2 * i, y[2 * i], rows[0], rows[1])
+            _ycocg_row(rgb, bottom, y[bottom], rows[2], rows[3])
+            spk_down_row(&rows[0, 0], &rows[2, 0], w, &cb[i, 0])
+            spk_down_row(&rows[1, 0], &rows[3, 0], w, &cr[i, 0])
 
 
 def rgb_to_ycocg_420(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -264,13 +265,14 @@ cdef void _ycocg420_to_rgb(
     uint8_t[:, ::1] out,
     double[:, ::1] mid,
     double[:, ::1] full,
-) noexcept nogil:
+) noexcept:
     """``mid``: (2, chroma width + 4) and ``full``: (2, W) scratch: the upsampled Co, Cg rows."""
     cdef Py_ssize_t h = cb.shape[0], w = cb.shape[1], n = y.shape[1], r
-    for r in range(y.shape[0]):
-        spk_up_row(&cb[0, 0], h, w, r, &mid[0, 0], n, &full[0, 0])
-        spk_up_row(&cr[0, 0], h, w, r, &mid[1, 0], n, &full[1, 0])
-        spk_rgb_row(&y[r, 0], &full[0, 0], &full[1, 0], n, &out[r, 0])
+    with nogil:
+        for r in range(y.shape[0]):
+            spk_up_row(&cb[0, 0], h, w, r, &mid[0, 0], n, &full[0, 0])
+            spk_up_row(&cr[0, 0], h, w, r, &mid[1, 0], n, &full[1, 0])
+            spk_rgb_row(&y[r, 0], &full[0, 0], &full[1, 0], n, &out[r, 0])
 
 
 def ycocg420_to_rgb(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray:
@@ -291,10 +293,11 @@ def ycocg420_to_rgb(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray
 @cython.wraparound(False)
 cdef void _rgb_to_ycocg(
     const sample[:, ::1] rgb, double[:, ::1] y, double[:, ::1] cb, double[:, ::1] cr
-) noexcept nogil:
+) noexcept:
     cdef Py_ssize_t r
-    for r in range(y.shape[0]):
-        _ycocg_row(rgb, r, y[r], cb[r], cr[r])
+    with nogil:
+        for r in range(y.shape[0]):
+            _ycocg_row(rgb, r, y[r], cb[r], cr[r])
 
 
 def rgb_to_ycocg(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -315,10 +318,11 @@ def rgb_to_ycocg(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 @cython.wraparound(False)
 cdef void _ycocg_to_rgb(
     const double[:, ::1] y, const double[:, ::1] cb, const double[:, ::1] cr, uint8_t[:, ::1] out
-) noexcept nogil:
+) noexcept:
     cdef Py_ssize_t r
-    for r in range(y.shape[0]):
-        spk_rgb_row(&y[r, 0], &cb[r, 0], &cr[r, 0], y.shape[1], &out[r, 0])
+    with nogil:
+        for r in range(y.shape[0]):
+            spk_rgb_row(&y[r, 0], &cb[r, 0], &cr[r, 0], y.shape[1], &out[r, 0])
 
 
 def ycocg_to_rgb(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray:
@@ -335,11 +339,12 @@ def ycocg_to_rgb(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray:
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-cdef void _downsample_420(const double[:, ::1] plane, double[:, ::1] out) noexcept nogil:
+cdef void _downsample_420(const double[:, ::1] plane, double[:, ::1] out) noexcept:
     cdef Py_ssize_t h = plane.shape[0], i
-    for i in range(out.shape[0]):
-        spk_down_row(&plane[2 * i, 0], &plane[min(2 * i + 1, h - 1), 0], plane.shape[1],
-                     &out[i, 0])
+    with nogil:
+        for i in range(out.shape[0]):
+            spk_down_row(&plane[2 * i, 0], &plane[min(2 * i + 1, h - 1), 0], plane.shape[1],
+                         &out[i, 0])
 
 
 def downsample_420(plane: np.ndarray) -> np.ndarray:
@@ -353,11 +358,12 @@ def downsample_420(plane: np.ndarray) -> np.ndarray:
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-cdef void _upsample_420(const double[:, ::1] plane, double[:, ::1] out, double[::1] row) noexcept nogil:
+cdef void _upsample_420(const double[:, ::1] plane, double[:, ::1] out, double[::1] row) noexcept:
     cdef Py_ssize_t r
-    for r in range(out.shape[0]):
-        spk_up_row(&plane[0, 0], plane.shape[0], plane.shape[1], r, &row[0], out.shape[1],
-                   &out[r, 0])
+    with nogil:
+        for r in range(out.shape[0]):
+            spk_up_row(&plane[0, 0], plane.shape[0], plane.shape[1], r, &row[0], out.shape[1],
+                       &out[r, 0])
 
 
 def upsample_420(plane: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

@@ -418,20 +418,21 @@ cdef void _level_shift(
 @cython.wraparound(False)
 cdef void _analyse(
     const sample[:, ::1] plane, double[:, :, ::1] out, double[::1] work, double[::1] blocks
-) noexcept nogil:
+) noexcept:
     """Lapped DCT of ``plane`` into ``out``; ``work`` and ``blocks`` from :func:`_scratch`."""
     cdef Py_ssize_t by = out.shape[0], bx = out.shape[1], chunks = work.shape[0] // SPK_REGION
     cdef Py_ssize_t i
     cdef bint lap
-    if chunks == 0:
-        return
-    for i in range(by):
-        lap = i < by - 1  # no boundary below the last block row
-        if i == 0:
-            _level_shift(plane, 0, 4, work, 0)
-        _level_shift(plane, SPK_BLOCK * i + 4, 8 if lap else 4, work, 4)
-        spk_columns_forward(&work[0], &blocks[0], chunks, lap)
-        spk_rows_forward(&blocks[0], bx, &out[i, 0, 0])
+    with nogil:
+        if chunks == 0:
+            return
+        for i in range(by):
+            lap = i < by - 1  # no boundary below the last block row
+            if i == 0:
+                _level_shift(plane, 0, 4, work, 0)
+            _level_shift(plane, SPK_BLOCK * i + 4, 8 if lap else 4, work, 4)
+            spk_columns_forward(&work[0], &blocks[0], chunks, lap)
+            spk_rows_forward(&blocks[0], bx, &out[i, 0, 0])
 
 
 ctypedef fused pixel:
@@ -461,22 +462,23 @@ cdef void _synthesise(
     double[::1] blocks,
     Py_ssize_t first,
     Py_ssize_t total,
-) noexcept nogil:
+) noexcept:
     """Inverse of :func:`_analyse` into ``out`` (8 * ``total`` rows, W), level restored: the
     block rows ``first, first + 1, ...`` of ``coeffs``, the rows before them done by earlier
     calls with the same ``work`` and ``blocks``."""
     cdef Py_ssize_t rows = coeffs.shape[0], bx = coeffs.shape[1]
     cdef Py_ssize_t chunks = work.shape[0] // SPK_REGION, r, i
-    for r in range(rows):
-        i = first + r
-        spk_rows_inverse(&coeffs[r, 0, 0], bx, &blocks[0])
-        spk_columns_inverse(&blocks[0], &work[0], chunks, i == 0)
-        if i == 0:  # no boundary above: rows 0-3 as they are
-            _restore(work, 8, 4, out, 0)
-        else:
-            _restore(work, 4, 8, out, SPK_BLOCK * i - 4)
-    if first + rows == total:  # the last block row's lower half
-        _restore(work, 0, 4, out, SPK_BLOCK * total - 4)
+    with nogil:
+        for r in range(rows):
+            i = first + r
+            spk_rows_inverse(&coeffs[r, 0, 0], bx, &blocks[0])
+            spk_columns_inverse(&blocks[0], &work[0], chunks, i == 0)
+            if i == 0:  # no boundary above: rows 0-3 as they are
+                _restore(work, 8, 4, out, 0)
+            else:
+                _restore(work, 4, 8, out, SPK_BLOCK * i - 4)
+        if first + rows == total:  # the last block row's lower half
+            _restore(work, 0, 4, out, SPK_BLOCK * total - 4)
 
 
 def _scratch(width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -527,10 +529,11 @@ class Synthesis:
             raise ParameterError(f"more than the {self.total} block rows of the plane")
         if self.out.size and coeffs.shape[0]:
             coeffs = np.ascontiguousarray(coeffs, dtype=np.float64)
+            scratch = (self.work, self.blocks, self.done, self.total)
             if self.out.dtype == np.uint8:
-                _synthesise[uint8_t](coeffs, self.out, self.work, self.blocks, self.done, self.total)
+                _synthesise[uint8_t](coeffs, self.out, *scratch)
             else:
-                _synthesise[double](coeffs, self.out, self.work, self.blocks, self.done, self.total)
+                _synthesise[double](coeffs, self.out, *scratch)
         self.done += coeffs.shape[0]
 
     def image(self) -> np.ndarray:

@@ -1,0 +1,77 @@
+"""The compiled kernels release the GIL: while one thread runs a long kernel, another thread's
+Python code keeps running (so that threads can code images side by side)."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import spikecodec as sc
+from spikecodec.quantizer import unit_quantizer
+from spikecodec.transform import Synthesis, lapped_dct
+from spikecodec.transform.colour import rgb_to_ycocg_420, ycocg420_to_rgb
+
+RNG = np.random.default_rng(7)
+PLANE = RNG.integers(0, 256, (2048, 4096), dtype=np.uint8)
+COEFFS = lapped_dct(PLANE)
+RGB = RNG.integers(0, 256, (1536, 2048, 3), dtype=np.uint8)
+YCOCG = rgb_to_ycocg_420(RGB)
+
+
+def synthesise():
+    synthesis = Synthesis(COEFFS.shape[:2], PLANE.shape, np.uint8)
+    synthesis.feed(COEFFS)
+    return synthesis.image()
+
+
+KERNELS = {
+    "lapped_dct": lambda: lapped_dct(PLANE),
+    "Synthesis": synthesise,
+    "rgb_to_ycocg_420": lambda: rgb_to_ycocg_420(RGB),
+    "ycocg420_to_rgb": lambda: ycocg420_to_rgb(*YCOCG),
+    "NeuroQuantizer.encode": lambda: unit_quantizer(1e4, 1.0, 100.0, 0.0).encode(COEFFS / 8),
+}
+
+
+def longest_pause(work) -> tuple[float, float]:
+    """How long ``work`` took in another thread, and the longest the calling thread's Python
+    loop waited between two of its steps meanwhile."""
+    done = threading.Event()
+
+    def run():
+        work()
+        done.set()
+
+    steps = []
+    worker = threading.Thread(target=run)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-4)  # Python code hands the GIL over within 0.1 ms
+    try:
+        start = time.perf_counter()
+        worker.start()
+        while not done.is_set():
+            steps.append(time.perf_counter())
+        worker.join()
+        took = time.perf_counter() - start
+    finally:
+        sys.setswitchinterval(interval)
+    gaps = np.diff([start, *steps])
+    return took, float(gaps.max(initial=0.0))
+
+
+@pytest.mark.parametrize("name", sorted(KERNELS))
+def test_a_kernel_lets_other_threads_run(name):
+    took, pause = longest_pause(KERNELS[name])
+    # Holding the GIL, the kernel would stop the loop for its whole run (one C call, most of
+    # the work); released, the loop waits at most for the OS to schedule it.
+    assert pause < 0.2 * took, (name, took, pause)
+
+
+def test_decoding_lets_other_threads_run():
+    data = sc.encode(RGB[:1024, :1024], 90)
+    took, pause = longest_pause(lambda: sc.decode(data))
+    assert pause < 0.2 * took, (took, pause)
