@@ -31,6 +31,7 @@ from PIL import Image
 
 import spikecodec as sc
 from spikecodec.data import load_sample
+from spikecodec.format.container import HEADER_SIZE
 
 SETTINGS: list[tuple[str, dict]] = [
     ("q5", {"quality": 5}),
@@ -92,6 +93,16 @@ def images() -> list[tuple[str, np.ndarray]]:
     return out
 
 
+def _raw_prefix(data: bytes, n: int) -> str:
+    """The hash of what the first ``n`` bytes of a stream decode to, or of the name of the
+    library's error they raise (a cut inside the header)."""
+    try:
+        with np.errstate(all="ignore"):
+            return _digest(sc.decode(data[:n]))
+    except sc.SpikeCodecError as err:
+        return _digest(type(err).__name__.encode())
+
+
 def cases(name: str, image: np.ndarray) -> dict[str, str]:
     """Every hash of one image."""
     rows: dict[str, str] = {}
@@ -104,16 +115,17 @@ def cases(name: str, image: np.ndarray) -> dict[str, str]:
         if label not in ("q75", "q95", "leaky-q50"):
             continue
         for f in CUT_FRACTIONS:
-            n = max(int(f * len(data)), 64)
+            n = max(int(f * len(data)), HEADER_SIZE)
             cut = sc.truncate(data, n)
             rows[f"{key} truncate {f:.4f}"] = _digest(cut, sc.decode(cut, strict=True))
         for until in UNTIL:
             rows[f"{key} until {until}"] = _digest(sc.decode(data, until=until))
             cut = sc.truncate(data, until=until)
             rows[f"{key} truncate until {until}"] = _digest(cut)
-        for n in (64, 68, 70, 71, 72, 100, len(data) // 3, len(data) - 1):
-            with np.errstate(all="ignore"):
-                rows[f"{key} raw prefix {n}"] = _digest(sc.decode(data[:n]))
+        for n in (HEADER_SIZE - 1, HEADER_SIZE, HEADER_SIZE + 1, HEADER_SIZE + 3, 100):
+            rows[f"{key} raw prefix {n}"] = _raw_prefix(data, n)
+        for n in (len(data) // 3, len(data) - 1):
+            rows[f"{key} raw prefix {n}"] = _raw_prefix(data, n)
         if small:
             progressive = [_digest(np.array([t]), im) for t, im in sc.decode_progressive(data)]
             rows[f"{key} progressive"] = _digest(" ".join(progressive).encode())
