@@ -69,6 +69,39 @@ def _frequency_mask(k: int) -> int:
 
 FMASK = [_frequency_mask(k) for k in range(64)]
 
+
+def _wavelet_entries(k: int) -> tuple[int, int, int]:
+    """Section 9.4: ``WBAND[k]``, ``WCOARSE[k]``, ``WMASK[k]`` of the wavelet geometry."""
+    r, c = divmod(ZIGZAG[k], 8)
+    if r == c == 0:
+        return 0, 0, FMASK[0]
+    m = max(r, c)
+    level = 3 if m == 1 else 2 if m <= 3 else 1
+    n = 8 >> level
+    o = 0 if r < n else 1 if c < n else 2
+    a, b = r % n, c % n
+
+    def zz(lv: int, u: int, v: int) -> int:  # the zigzag index of place (u, v) of band o
+        if lv == 4:
+            return 0
+        side = 8 >> lv
+        return POSITION[(u + side * (o > 0)) * 8 + v + side * (o != 1)]
+
+    near = [
+        zz(level, a + da, b + db)
+        for da, db in ((-1, 0), (1, 0), (0, -1), (0, 1))
+        if 0 <= a + da < n and 0 <= b + db < n
+    ]
+    near.append(zz(level + 1, a >> 1, b >> 1))
+    if level > 1:
+        near += [zz(level - 1, 2 * a + s, 2 * b + t) for s in (0, 1) for t in (0, 1)]
+    band = (1, 1, 2)[o] if level == 3 else 9 - 3 * level + o
+    return band, 3 - level, sum(1 << z for z in near)
+
+
+WBAND, WCOARSE, WMASK = (list(t) for t in zip(*(_wavelet_entries(k) for k in range(64))))
+GEOMETRY = {0: (BAND, COARSE_BAND, FMASK), 1: (WBAND, WCOARSE, WMASK)}  # section 9.4
+
 # Appendix A.5: (k, u, v) -> the weight of the non-zero sides, for flat, jpeg luma, jpeg
 # chroma, mild luma, mild chroma.
 _EDGE_ROWS = [
@@ -153,6 +186,7 @@ class Header:
     size: int
     depth: int = 8  # section 5.3
     transform: int = 0
+    colour: int = 0
 
     @property
     def cut(self) -> bool:
@@ -234,7 +268,7 @@ def _read_alpha(h: Header, payload: bytes, max_pixels: int) -> tuple[list[int], 
         raise SpecError("ALPHA's stream has alpha or metadata")
     if len(inner_bytes) < g.size:
         raise SpecError("ALPHA's stream is truncated")
-    if n and g.transform != 1:
+    if n and g.transform not in (1, 2):
         raise SpecError("a level table over a lossy stream")
     return levels, inner_bytes
 
@@ -287,11 +321,16 @@ def read_stream(data: bytes, max_pixels: int = MAX_PIXELS) -> Stream:
         elif kind == 3:
             if not ok:
                 raise SpecError("SAMPLES checksum")
-            if length != 2 or payload[0] not in (8, 16) or payload[1] > 1:
+            if length < 2 or payload[0] not in (8, 16) or payload[1] > 2:
                 raise SpecError("SAMPLES this reader does not know")
-            if payload[1] == 1 and h.mode == 1:
+            if length != 2 + (payload[1] == 2):
+                raise SpecError("SAMPLES of another length")
+            if payload[1] and h.mode == 1:
                 raise SpecError("reversible 4:2:0")
             h.depth, h.transform = payload[0], payload[1]
+            h.colour = payload[2] if length == 3 else 0
+            if h.colour > (5 if h.mode == 2 else 0):
+                raise SpecError("a colour transform this reader does not know")
         elif kind == 4:
             if not ok:
                 raise SpecError("ALPHA checksum")
@@ -390,8 +429,11 @@ class Models:
 class Plane:
     """One colour plane's counts (section 11) and block state."""
 
-    def __init__(self, by: int, bx: int, chroma: bool, edges: list[list[int]], S: int):
+    def __init__(
+        self, by: int, bx: int, chroma: bool, edges: list[list[int]], S: int, geometry: int = 0
+    ):
         self.by, self.bx, self.chroma = by, bx, int(chroma)
+        self.band, self.coarse, self.nmask = GEOMETRY[geometry]
         nb = by * bx
         self.prefix = [[0] * 64 for _ in range(nb)]
         self.sign = [[0] * 64 for _ in range(nb)]
@@ -519,9 +561,14 @@ class SliceDecoder:
         for k in range(1, new):
             if (before >> k) & 1:
                 continue
-            inside = min(bin(known & FMASK[k]).count("1"), 2)
+            inside = min(bin(known & pl.nmask[k]).count("1"), 2)
             fires = self.bit(
-                "significance", BAND[k] - 1, inside, pl.around(b, k), EOB_DISTANCE[new - 1 - k], ch
+                "significance",
+                pl.band[k] - 1,
+                inside,
+                pl.around(b, k),
+                EOB_DISTANCE[new - 1 - k],
+                ch,
             )
             if fires == STOP:
                 return False
@@ -548,10 +595,8 @@ class SliceDecoder:
                 if not (m >> k) & 1:
                     continue
                 u = pl.prefix[b][k]
-                inside = min(bin(known & FMASK[k]).count("1"), 3)
-                bit = self.bit(
-                    "refinement", COARSE_BAND[k], int(u == 1), inside, pl.around(b, k), ch
-                )
+                inside = min(bin(known & pl.nmask[k]).count("1"), 3)
+                bit = self.bit("refinement", pl.coarse[k], int(u == 1), inside, pl.around(b, k), ch)
                 if bit == STOP:
                     return False
                 pl.prefix[b][k] = 2 * u + bit
@@ -632,7 +677,7 @@ def table_weights(table: int, chroma: bool) -> np.ndarray:
 
 def band_thresholds(h: Header, c: int) -> np.ndarray:
     """Section 7.3."""
-    if h.transform == 1:
+    if h.transform in (1, 2):
         return np.full(64, h.theta)
     weights = table_weights(h.table, c > 0)
     if c == 0:
@@ -669,7 +714,8 @@ def _layouts(h: Header) -> list[Plane]:
     planes = []
     for c, (ph, pw) in enumerate(plane_shapes(h)):
         by, bx = -(-ph // 8), -(-pw // 8)
-        planes.append(Plane(by, bx, c > 0, edge_table(h.table, c > 0), h.slices))
+        geometry = 1 if h.transform == 2 else 0
+        planes.append(Plane(by, bx, c > 0, edge_table(h.table, c > 0), h.slices, geometry))
     return planes
 
 
@@ -884,12 +930,20 @@ def _reversible_decode(h: Header, planes: list) -> np.ndarray:
     out = np.empty((h.height, h.width, 3))
     for r in range(h.height):
         for x in range(h.width):
-            y, co, cg = (values[c][r][x] for c in range(3))
-            exact = all(isinstance(v, int) for v in (y, co, cg))
-            t = y - (cg >> 1 if exact else cg / 2)
-            green = cg + t
-            blue = t - (co >> 1 if exact else co / 2)
-            out[r, x] = blue + co, green, blue
+            y, c1, c2 = (values[c][r][x] for c in range(3))
+            exact = all(isinstance(v, int) for v in (y, c1, c2))
+            if h.colour < 3:  # YCoCg-R
+                t = y - (c2 >> 1 if exact else c2 / 2)
+                g = c2 + t
+                b = t - (c1 >> 1 if exact else c1 / 2)
+                rgb = [b + c1, g, b]
+            else:  # RCT
+                g = y - ((c1 + c2) >> 2 if exact else (c1 + c2) / 4)
+                rgb = [c2 + g, g, c1 + g]
+            swap = {1: (0, 1), 4: (0, 1), 2: (1, 2), 5: (1, 2)}.get(h.colour)
+            if swap:  # r, g, b were R and G, or B and G, exchanged
+                rgb[swap[0]], rgb[swap[1]] = rgb[swap[1]], rgb[swap[0]]
+            out[r, x] = rgb
     return np.clip(np.round(out), 0, top).astype(dtype)
 
 
@@ -911,7 +965,7 @@ def decode(data: bytes, until: float | None = None) -> np.ndarray:
 
 def _decode_colour(data: bytes, until: float | None) -> np.ndarray:
     h, planes = decode_counts(data, until)
-    if h.transform == 1:
+    if h.transform in (1, 2):
         return _reversible_decode(h, planes)
     shapes = plane_shapes(h)
     values = [inverse_transform(reconstruct(h, pl, c), shapes[c]) for c, pl in enumerate(planes)]

@@ -271,7 +271,7 @@ def test_read_header_looks_at_no_chunk_past_the_declared_end(photo):
     garbage, not its SAMPLES or ALPHA (found by the fuzzer: decode then gave no alpha)."""
     data = sc.encode(np.dstack([photo, disc(photo.shape[:2])]), lossless=True)
     header = container.read_header(data)
-    plain = replace(header, depth=8, reversible=False, alpha=False)
+    plain = replace(header, depth=8, transform=0, colour=0, alpha=False)
     alone = container.pack(plain, [])
     assert len(alone) == container.HEADER_SIZE
     garbage = alone + data[container.HEADER_SIZE :]

@@ -1,14 +1,15 @@
 """Lossless streams: listening long enough gives the exact image.
 
 The counts are checked against the 5/3 wavelet written from JPEG 2000's equations
-(:func:`naive.wavelet_blocks`) and YCoCg-R from its lifting steps, round trips bit-exact, and
-every prefix of the stream behaves like any cut stream: PSNR that never falls, ``until=``
-instants, rate targets, events.
+(:func:`naive.wavelet_blocks`) and the colour transforms (YCoCg-R, the RCT) from their lifting
+steps, round trips bit-exact, and every prefix of the stream behaves like any cut stream: PSNR
+that never falls, ``until=`` instants, rate targets, events.
 """
 
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,22 +20,35 @@ from PIL import Image
 
 import naive
 import spikecodec as sc
+from spikecodec import codec
+from spikecodec.data import load_sample
 from spikecodec.errors import ParameterError
 from spikecodec.format import container
 from spikecodec.metrics import psnr
+from spikecodec.params import REVERSIBLE_COLOURS
 
 images = st.tuples(st.integers(1, 20), st.integers(1, 20), st.booleans()).flatmap(
     lambda s: arrays(np.uint8, (s[0], s[1], 3) if s[2] else (s[0], s[1]))
 )
 
 
-def ycocg_r(rgb: np.ndarray):
-    """YCoCg-R by its lifting steps (Malvar & Sullivan), in Python integers."""
-    red, green, blue = (rgb[..., i].astype(object) for i in range(3))
+def reversible_colour(rgb: np.ndarray, colour: int):
+    """Colour transform ``colour`` (docs/FORMAT.md 16.6) in Python integers: YCoCg-R by its
+    lifting steps (Malvar & Sullivan, 0..2) or JPEG 2000's RCT (3..5), with red (1, 4) or
+    blue (2, 5) in green's place."""
+    order = {0: (0, 1, 2), 1: (1, 0, 2), 2: (0, 2, 1)}[colour % 3]
+    red, green, blue = (rgb[..., i].astype(object) for i in order)
+    if colour >= 3:
+        return (red + 2 * green + blue) // 4, blue - green, red - green
     co = red - blue
     t = blue + co // 2
     cg = green - t
     return t + cg // 2, co, cg
+
+
+def forced_colour(monkeypatch, colour: int) -> None:
+    """Make the encoder take colour transform ``colour`` instead of choosing one."""
+    monkeypatch.setattr(codec, "_reversible_colour", lambda image, header: colour)
 
 
 @pytest.fixture(scope="module")
@@ -68,12 +82,60 @@ def test_the_counts_are_the_wavelet_coefficients(photo):
     header, counts = sc.spike_counts(photo, lossless=True)
     assert header.reversible and header.subsampling == "4:4:4"
     assert header.theta == header.T / header.C
-    y, co, cg = ycocg_r(photo)
-    for k, plane in zip(counts, (y - 128, co, cg), strict=True):
+    y, c1, c2 = reversible_colour(photo, header.colour)
+    for k, plane in zip(counts, (y - 128, c1, c2), strict=True):
         np.testing.assert_array_equal(k, naive.wavelet_blocks(plane.astype(np.int64)))
     gray = np.asarray(Image.fromarray(photo).convert("L"))
     header, (k,) = sc.spike_counts(gray, lossless=True)
     np.testing.assert_array_equal(k, naive.wavelet_blocks(gray.astype(np.int64) - 128))
+
+
+@pytest.mark.parametrize("colour", range(len(REVERSIBLE_COLOURS)))
+def test_every_colour_transform_codes_exactly_and_cuts_like_any_stream(photo, colour, monkeypatch):
+    forced_colour(monkeypatch, colour)
+    data = sc.encode(photo, lossless=True)
+    assert container.read_header(data).colour == colour
+    header, counts = sc.spike_counts(photo, lossless=True)
+    for k, plane in zip(counts, reversible_colour(photo, colour), strict=True):
+        offset = 128 if k is counts[0] else 0
+        np.testing.assert_array_equal(k, naive.wavelet_blocks(plane.astype(np.int64) - offset))
+    np.testing.assert_array_equal(sc.decode(data), photo)
+    cuts = (len(data) // 8, len(data) // 2)
+    quality = [psnr(photo, sc.decode(sc.truncate(data, n))) for n in cuts]
+    assert 24 < quality[0] < quality[1] < 99
+
+
+def test_the_encoder_takes_the_colour_transform_that_codes_shortest(photo, monkeypatch):
+    # Its choice is an estimate on a quarter of the rows: it must be within 1 % of the best
+    # of the six whole streams, on a photograph, on an image whose red is its green (where the
+    # RCT's V and YCoCg-R/B's Co vanish) and on one whose blue is its red.
+    rng = np.random.default_rng(8)
+    twins = photo.copy()
+    twins[..., 0] = twins[..., 1]
+    other = np.dstack([photo[..., 2], rng.integers(0, 256, photo.shape[:2]), photo[..., 2]])
+    for image, spread in ((photo, 1.01), (twins, 1.1), (other.astype(np.uint8), 1.1)):
+        chosen = len(sc.encode(image, lossless=True))
+        sizes = []
+        with monkeypatch.context() as patch:
+            for colour in range(len(REVERSIBLE_COLOURS)):
+                forced_colour(patch, colour)
+                sizes.append(len(sc.encode(image, lossless=True)))
+        assert chosen <= 1.01 * min(sizes), (chosen, sizes)
+        assert max(sizes) > spread * min(sizes)  # the choice matters
+
+
+def test_the_first_lossless_streams_still_decode_exactly():
+    # SAMPLES transform 1 (YCoCg-R and the DCT's context tables), as the first encoder of
+    # lossless streams wrote them: tests/vectors keeps two (docs/FORMAT.md 17.2).
+    vectors = Path(__file__).parent / "vectors"
+    data = (vectors / "first-lossless-rgb-9x17.spk").read_bytes()
+    header = container.read_header(data)
+    assert header.transform == 1 and header.colour == 0
+    source = load_sample("kodim05")[40:49, 40:57]
+    np.testing.assert_array_equal(sc.decode(data, strict=True), source)
+    cut = (vectors / "first-cut-lossless-rgb-32x48.spk").read_bytes()
+    image = sc.decode(cut, strict=True)
+    assert 30 < psnr(load_sample("kodim23")[64:96, 96:144], image) < 99
 
 
 def test_the_stream_says_it_is_lossless(photo):
@@ -280,8 +342,8 @@ def test_the_16_bit_counts_are_the_wavelet_coefficients(photo):
     image = spread(photo[:40, :48])
     header, counts = sc.spike_counts(image, lossless=True)
     assert header.depth == 16
-    y, co, cg = ycocg_r(image)
-    for k, plane in zip(counts, (y - 32768, co, cg), strict=True):
+    y, c1, c2 = reversible_colour(image, header.colour)
+    for k, plane in zip(counts, (y - 32768, c1, c2), strict=True):
         np.testing.assert_array_equal(k, naive.wavelet_blocks(plane.astype(np.int64)))
 
 

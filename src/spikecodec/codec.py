@@ -1,7 +1,7 @@
 """The spike codec: ``encode(image) -> bytes`` and ``decode(bytes) -> image``.
 
 Pipeline: colour (YCoCg for RGB, chroma at 4:2:0 or 4:4:4, :mod:`.transform`) -> lapped 8x8
-DCT (or, lossless, YCoCg-R and the reversible 5/3 wavelet) -> one ON/OFF LIF
+DCT (or, lossless, a reversible colour transform and the 5/3 wavelet) -> one ON/OFF LIF
 pair per coefficient, band ``f`` with threshold ``theta_f = theta * W[f]`` and bias current
 ``b_f = beta*C*theta_f/T``, observed for ``T`` ms (every band quantized by the one
 unit-threshold quantizer on ``x/theta_f``, :func:`~spikecodec.quantizer.unit_quantizer`) ->
@@ -9,8 +9,12 @@ spike counts -> entropy-coded time slices (:mod:`.entropy`) -> container (:mod:`
 Decoding runs it backwards from whatever prefix of the stream it has, reconstructing each count
 inside its cell (:mod:`.reconstruction`).
 
-Lossless (``lossless=True``): the samples (level-shifted by 128, RGB through YCoCg-R at
-4:4:4) go through JPEG 2000's reversible 5/3 wavelet (:mod:`.transform.wavelet`), and every
+Lossless (``lossless=True``): the samples (level-shifted by 128, RGB at 4:4:4 through the
+reversible colour transform of the six of :data:`~spikecodec.params.REVERSIBLE_COLOURS` whose
+planes' wavelet coefficients cost the fewest bits on a quarter of the rows, estimated as
+``log2(1 + |c|)`` plus a sign bit each) go through JPEG 2000's reversible 5/3 wavelet
+(:mod:`.transform.wavelet`), whose blocks the coder codes with their own context tables,
+and every
 band's threshold is ``theta = T/C``, a step of one: with the default neurons (``R*C =
 100*T``, ``bias`` 0.4) the cell of count ``k`` at the whole window is ``[k - 0.395, k +
 0.605)``, so the counts are the integer coefficients themselves (checked: neurons for which
@@ -64,6 +68,8 @@ from .params import (
     DEFAULTS,
     MAX_SLICES,
     PLANE_WEIGHTS,
+    REVERSIBLE,
+    REVERSIBLE_COLOURS,
     SUBSAMPLINGS,
     band_thresholds,
     block_grid,
@@ -82,10 +88,10 @@ from .transform import colour_image, colour_planes, lapped_dct
 from .transform.colour import (
     YCOCG_TO_RGB,
     downsample_420,
+    reversible_to_rgb,
+    rgb_to_reversible,
     rgb_to_ycocg,
-    rgb_to_ycocg_r,
     upsample_420,
-    ycocg_r_to_rgb,
 )
 from .transform.wavelet import wavelet
 
@@ -105,8 +111,9 @@ def _quantizer(header: Header) -> NeuroQuantizer:
 
 
 def _layouts(header: Header) -> list[Layout]:
+    geometry = int(header.transform == REVERSIBLE)  # the wavelet's context tables
     return [
-        Layout(block_grid(shape), c > 0, band_thresholds(header, c))
+        Layout(block_grid(shape), c > 0, band_thresholds(header, c), geometry)
         for c, shape in enumerate(plane_shapes(header))
     ]
 
@@ -159,6 +166,26 @@ def _subsampling(image: np.ndarray, header: Header, quantizer) -> str:
     return min(costs, key=costs.get)
 
 
+def _coefficient_bits(coefficients: np.ndarray) -> float:
+    """The bits a bit-plane coder spends on integer coefficients, estimated: ``log2(1 + |c|)``
+    (each one's magnitude down to its last bit-plane) plus its sign if it is not 0."""
+    magnitudes = np.abs(coefficients)
+    return float(np.log2(1.0 + magnitudes).sum() + np.count_nonzero(magnitudes))
+
+
+def _reversible_colour(image: np.ndarray, header: Header) -> int:
+    """The reversible colour transform (an index of :data:`~spikecodec.params.REVERSIBLE_COLOURS`)
+    whose wavelet coefficients cost the fewest bits (:func:`_coefficient_bits`) on
+    :func:`_trial_image` (module docstring)."""
+    trial = _trial_image(image)
+    offset = 1 << (header.depth - 1)
+    costs = []
+    for colour in range(len(REVERSIBLE_COLOURS)):
+        y, c1, c2 = rgb_to_reversible(trial, colour)
+        costs.append(sum(_coefficient_bits(wavelet(p)) for p in (y - offset, c1, c2)))
+    return int(np.argmin(costs))
+
+
 def _on_8_bit_scale(array: np.ndarray) -> np.ndarray:
     """The samples a lossy stream codes: 8-bit ones as they are, 16-bit ones on the 8-bit scale
     (``x * 255/65535 = x / 257``, floats), so that a quality means the same at every depth."""
@@ -168,16 +195,16 @@ def _on_8_bit_scale(array: np.ndarray) -> np.ndarray:
 def plane_coefficients(array: np.ndarray, header: Header) -> Iterator[np.ndarray]:
     """The coefficients each colour plane's neurons are fed, plane by plane (each plane dropped
     once transformed): the lapped DCT of the colour planes (16-bit samples on the 8-bit scale),
-    or, for a reversible ``header``, the 5/3 wavelet of the level-shifted YCoCg-R planes
-    (integers)."""
+    or, for a reversible ``header``, the 5/3 wavelet of the planes of its reversible colour
+    transform, luma level-shifted (integers)."""
     if header.reversible:
         offset = 1 << (header.depth - 1)
         if array.ndim == 2:
             yield wavelet(array.astype(np.int64) - offset)
             return
-        y, co, cg = rgb_to_ycocg_r(array)
-        pending = [y - offset, co, cg]
-        del y, co, cg
+        y, c1, c2 = rgb_to_reversible(array, header.colour)
+        pending = [y - offset, c1, c2]
+        del y, c1, c2
         while pending:
             yield wavelet(pending.pop(0))
         return
@@ -286,6 +313,8 @@ def spike_counts(
     quantizer = _quantizer(header)
     if choose:
         header = replace(header, subsampling=_subsampling(array, header, quantizer))
+    if header.reversible and array.ndim == 3:
+        header = replace(header, colour=_reversible_colour(array, header))
     counts = _counts_of(array, header, quantizer)
     slices = number_of_slices(counts)
     if slices > MAX_SLICES:
@@ -457,7 +486,7 @@ def _reversible_image(header: Header, states: list[PlaneState]) -> np.ndarray:
         for c, (st, shape) in enumerate(zip(states, plane_shapes(header), strict=True))
     ]
     planes[0] = planes[0] + (1 << (header.depth - 1))
-    image = planes[0] if header.mode == "L" else ycocg_r_to_rgb(*planes)
+    image = planes[0] if header.mode == "L" else reversible_to_rgb(*planes, header.colour)
     if image.dtype.kind == "f":
         image = np.rint(image)
     dtype = np.uint16 if header.depth > 8 else np.uint8

@@ -78,6 +78,16 @@ MODES = ("L", "RGB")
 """Image modes."""
 DEPTHS = (8, 16)
 """Bits per sample."""
+LAPPED, FIRST_REVERSIBLE, REVERSIBLE = 0, 1, 2
+"""How the samples are coded (the ``SAMPLES`` chunk's transform): the lapped DCT and YCoCg of
+the lossy path; the reversible 5/3 wavelet and YCoCg-R with the DCT's context tables (the first
+lossless streams, still read, no longer written); the reversible 5/3 wavelet with the wavelet's
+own context tables (:data:`~spikecodec.entropy.contexts.GEOMETRIES`) and a reversible colour
+transform among :data:`REVERSIBLE_COLOURS`."""
+REVERSIBLE_COLOURS = ("YCoCg-R", "YCoCg-R/R", "YCoCg-R/B", "RCT", "RCT/R", "RCT/B")
+"""The reversible colour transforms of a lossless RGB stream, by index: YCoCg-R and JPEG 2000's
+RCT, each with green (no suffix), red (``/R``) or blue (``/B``) in green's place
+(:func:`spikecodec.transform.colour.rgb_to_reversible`)."""
 RGB_TO_YCOCG = np.array([[0.25, 0.5, 0.25], [0.5, 0.0, -0.5], [-0.25, 0.5, -0.25]])
 """The YCoCg matrix from (R, G, B) to (Y, Co - 128, Cg - 128): ``Y = (R + 2G + B)/4``,
 ``Co = (R - B)/2``, ``Cg = (2G - R - B)/4``, inverted by ``G = Y + Cg``, ``R = Y + Co - Cg``,
@@ -106,10 +116,12 @@ class Header:
     (:data:`~spikecodec.tables.TABLES`), ``chroma`` the chroma planes' threshold factor (see
     :func:`band_thresholds`), ``slices`` the number of time slices (bit-planes of the counts);
     ``cut`` marks a cut stream, which may end before its last slice, inside one. ``depth`` is
-    the bits per sample; ``reversible`` marks a lossless stream: the integer transforms
-    (:mod:`~spikecodec.transform.wavelet`, YCoCg-R) and one threshold ``theta`` for every band
-    and plane, so that the last slice's counts are the integer coefficients themselves.
-    ``alpha`` says the image has an alpha plane (the stream's ALPHA chunk).
+    the bits per sample; ``transform`` how the samples are coded (:data:`LAPPED`,
+    :data:`FIRST_REVERSIBLE`, :data:`REVERSIBLE`); a reversible one (:attr:`reversible`) makes a
+    lossless stream: the integer transforms (:mod:`~spikecodec.transform.wavelet`, the colour
+    transform ``colour``, an index of :data:`REVERSIBLE_COLOURS`) and one threshold ``theta``
+    for every band and plane, so that the last slice's counts are the integer coefficients
+    themselves. ``alpha`` says the image has an alpha plane (the stream's ALPHA chunk).
     """
 
     mode: str
@@ -126,8 +138,14 @@ class Header:
     cut: bool = False
     subsampling: str = "4:2:0"
     depth: int = 8
-    reversible: bool = False
+    transform: int = LAPPED
+    colour: int = 0
     alpha: bool = False
+
+    @property
+    def reversible(self) -> bool:
+        """Whether the stream is lossless (a reversible ``transform``)."""
+        return self.transform != LAPPED
 
 
 def domain_error(name: str, value) -> str | None:
@@ -290,7 +308,7 @@ def encoding_header(
     if lossless:
         table, chroma = TABLES.index("flat"), 1.0
     header = Header(mode, width, height, R, C, T, theta, bias, table, chroma, 1, False, subsampling)
-    return replace(header, reversible=lossless, depth=depth)
+    return replace(header, transform=REVERSIBLE if lossless else LAPPED, depth=depth)
 
 
 def block_grid(shape: tuple[int, int]) -> tuple[int, int]:

@@ -17,6 +17,7 @@ import spikecodec as sc
 from spikecodec.cli import main
 from spikecodec.data import load_sample
 from spikecodec.format import container
+from spikecodec.params import REVERSIBLE_COLOURS
 
 
 @pytest.fixture(scope="module")
@@ -135,6 +136,8 @@ def test_info_says_a_stream_is_lossless(tmp_path, png, capsys):
     assert main(["info", str(spk)]) == 0
     out = capsys.readouterr().out
     assert "samples     8 bits, lossless" in out and "40x48 RGB 4:4:4" in out
+    colour = REVERSIBLE_COLOURS[container.read_header(spk.read_bytes()).colour]
+    assert f"(5/3 wavelet, {colour}; step 1 at T)" in out
     assert "table" not in out
     assert out.split("chunks")[1].split()[6] == "SAMPLES"  # right after the HEADER
 

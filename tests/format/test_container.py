@@ -889,11 +889,11 @@ def test_all_errors_are_spikecodec_errors_and_value_errors():
 
 
 def lossless_header(**changes) -> Header:
-    return make_header(subsampling="4:4:4", reversible=True, **changes)
+    return make_header(subsampling="4:4:4", **{"transform": 2, "colour": 4, **changes})
 
 
-def samples_chunk(depth=8, transform=1) -> bytes:
-    return chunk(SAMPLES, struct.pack("<BB", depth, transform))
+def samples_chunk(depth=8, transform=2, colour=4) -> bytes:
+    return chunk(SAMPLES, struct.pack("<BB", depth, transform) + bytes([colour] * (transform == 2)))
 
 
 def test_a_lossless_stream_has_its_samples_chunk_right_after_the_header():
@@ -903,8 +903,25 @@ def test_a_lossless_stream_has_its_samples_chunk_right_after_the_header():
     assert data == expected_stream([samples_chunk(), *metadata, *slices], mode=2)
     got = unpack(data)
     assert got.header == lossless_header() and got.header.depth == 8
+    assert got.header.transform == 2 and got.header.colour == 4
     assert got.slices == SLICES and got.metadata == META
     assert got.first_slice == first_slice(data)
+
+
+def test_a_lossless_stream_of_the_first_reversible_transform_still_reads():
+    # Transform 1 (two bytes, no colour byte: YCoCg-R) is what the first lossless streams say.
+    first = lossless_header(transform=1, colour=0)
+    data = pack(first, SLICES)
+    slices = [chunk(SLICE, p) for p in SLICES]
+    assert data == expected_stream([samples_chunk(transform=1), *slices], mode=2)
+    assert unpack(data).header == first and read_header(data) == first
+    assert first.reversible
+
+
+def test_a_writer_refuses_a_colour_transform_no_reader_would_take():
+    for header in (lossless_header(colour=6), lossless_header(mode="L", colour=1)):
+        with pytest.raises(ParameterError, match="colour transform"):
+            pack(header, SLICES)
 
 
 def test_a_lossy_8_bit_stream_has_none_and_a_redundant_one_reads_alike():
@@ -920,8 +937,11 @@ def test_a_lossy_8_bit_stream_has_none_and_a_redundant_one_reads_alike():
     [
         (struct.pack("<BB", 12, 1), "sample depth 12"),
         (struct.pack("<BB", 0, 0), "sample depth 0"),
-        (struct.pack("<BB", 8, 2), "sample transform 2"),
+        (struct.pack("<BB", 8, 3), "sample transform 3"),
         (struct.pack("<BBB", 8, 1, 0), "SAMPLES chunk of 3 bytes"),
+        (struct.pack("<BB", 8, 2), "SAMPLES chunk of 2 bytes"),
+        (struct.pack("<BBB", 8, 2, 6), "colour transform 6"),
+        (struct.pack("<BBBB", 8, 2, 0, 0), "SAMPLES chunk of 4 bytes"),
         (b"", "SAMPLES chunk of 0 bytes"),
     ],
 )
@@ -946,7 +966,7 @@ def test_a_reversible_stream_with_420_chroma_is_refused():
     data = insert(pack(make_header(), SLICES), HEADER_SIZE, samples_chunk())
     with pytest.raises(CorruptStreamError, match="4:4:4"):
         unpack(data)
-    gray = pack(make_header(mode="L", reversible=True), SLICES)
+    gray = pack(make_header(mode="L", transform=2), SLICES)
     assert unpack(gray).header.reversible
 
 

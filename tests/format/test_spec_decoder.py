@@ -146,7 +146,7 @@ def outcome_of_spec(data: bytes):
         stream.metadata,
         sorted(stream.damaged),
         stream.first_slice,
-        stream.header.transform == 1,
+        stream.header.transform in (1, 2),
         None if stream.alpha is None else (stream.alpha[0], bytes(stream.alpha[1])),
     )
 
@@ -220,12 +220,19 @@ def test_reading_damaged_streams(entry):
             struct.pack_into("<" + fmt, damaged, offset, value)
             with_crc(damaged, 4, 57)
             same_outcome(bytes(damaged))
-    if stream.header.reversible:  # a SAMPLES chunk with its CRC right: other depths, transforms
-        for payload in (b"\x08\x00", b"\x10\x01", b"\x08\x02", b"\x07\x01"):
+    if stream.header.reversible:  # a SAMPLES chunk with its CRC right: other depths, transforms,
+        # colours
+        size = 2 + (stream.header.transform == 2)
+        payloads = {
+            2: (b"\x08\x00", b"\x10\x01", b"\x08\x02", b"\x07\x01", b"\x08\x03"),
+            3: (b"\x08\x02\x01", b"\x10\x02\x05", b"\x08\x02\x06", b"\x08\x01\x00")
+            + (b"\x08\x00\x00", b"\x08\x03\x00"),
+        }[size]
+        for payload in payloads:
             damaged = bytearray(data)
             at = container.HEADER_SIZE
-            damaged[at + 8 : at + 10] = payload
-            with_crc(damaged, at, 2)
+            damaged[at + 8 : at + 8 + size] = payload
+            with_crc(damaged, at, size)
             same_outcome(bytes(damaged))
     if stream.alpha is not None:  # an ALPHA chunk with its CRC right, its contents rewritten
         at = next(head for name, head, _, _ in stream.chunks if name == "ALPHA")

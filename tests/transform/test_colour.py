@@ -14,12 +14,13 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import naive
+from spikecodec.params import REVERSIBLE_COLOURS
 from spikecodec.transform.colour import (
     colour_planes,
+    reversible_to_rgb,
+    rgb_to_reversible,
     rgb_to_ycocg_420,
-    rgb_to_ycocg_r,
     ycocg420_to_rgb,
-    ycocg_r_to_rgb,
 )
 
 shapes = st.tuples(st.integers(1, 40), st.integers(1, 40))
@@ -174,17 +175,59 @@ def test_chroma_of_the_wrong_shape_is_refused():
 
 
 # --------------------------------------------------------------------------------------------
-# The reversible YCoCg-R of the lossless path
+# The reversible colour transforms of the lossless path (YCoCg-R, JPEG 2000's RCT)
 
 
-def test_ycocg_r_brings_every_rgb_colour_back_exactly():
+def ycocg_r_to_rgb(y, co, cg):
+    return reversible_to_rgb(y, co, cg, REVERSIBLE_COLOURS.index("YCoCg-R"))
+
+
+def rgb_to_ycocg_r(rgb):
+    return rgb_to_reversible(rgb, REVERSIBLE_COLOURS.index("YCoCg-R"))
+
+
+@pytest.mark.parametrize("colour", range(len(REVERSIBLE_COLOURS)))
+def test_each_reversible_transform_brings_every_rgb_colour_back_exactly(colour):
     levels = np.arange(0, 256, dtype=np.uint8)
     red, green, blue = np.meshgrid(levels, levels[::5], levels[::3], indexing="ij")
     rgb = np.stack([red, green, blue], axis=-1).reshape(-1, 1, 3)
-    y, co, cg = rgb_to_ycocg_r(rgb)
+    y, c1, c2 = rgb_to_reversible(rgb, colour)
     assert 0 <= y.min() and y.max() <= 255
-    assert -255 <= min(co.min(), cg.min()) and max(co.max(), cg.max()) <= 255
-    np.testing.assert_array_equal(ycocg_r_to_rgb(y, co, cg), rgb)
+    assert -255 <= min(c1.min(), c2.min()) and max(c1.max(), c2.max()) <= 255
+    back = reversible_to_rgb(y, c1, c2, colour)
+    assert back.dtype == np.int64
+    np.testing.assert_array_equal(back, rgb)
+
+
+def test_the_rct_is_jpeg_2000s():
+    # ITU-T T.800 G.2: Y = floor((R + 2G + B)/4), U = B - G, V = R - G, by hand.
+    known = rgb_to_reversible(
+        np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255], [10, 20, 33]]]),
+        REVERSIBLE_COLOURS.index("RCT"),
+    )
+    assert [p.tolist() for p in known] == [
+        [[63, 127, 63, 20]],
+        [[0, -255, 255, 13]],
+        [[255, -255, 0, -10]],
+    ]
+
+
+@pytest.mark.parametrize("family", ["YCoCg-R", "RCT"])
+@pytest.mark.parametrize(("suffix", "swap"), [("/R", (1, 0, 2)), ("/B", (0, 2, 1))])
+def test_a_suffix_puts_that_channel_in_greens_place(family, suffix, swap):
+    rgb = np.random.default_rng(5).integers(0, 256, (7, 9, 3))
+    swapped = rgb_to_reversible(rgb[..., swap], REVERSIBLE_COLOURS.index(family))
+    for a, b in zip(rgb_to_reversible(rgb, REVERSIBLE_COLOURS.index(family + suffix)), swapped):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_float_inverse_of_the_rct_is_linear():
+    y, u, v = np.random.default_rng(6).normal(100, 40, (3, 6, 5))
+    rgb = reversible_to_rgb(y, u, v, REVERSIBLE_COLOURS.index("RCT"))
+    assert rgb.dtype == np.float64
+    np.testing.assert_allclose(rgb[..., 1], y - (u + v) / 4)
+    np.testing.assert_allclose(rgb[..., 0], v + y - (u + v) / 4)
+    np.testing.assert_allclose(rgb[..., 2], u + y - (u + v) / 4)
 
 
 def test_ycocg_r_is_twice_ycocg_in_chroma_and_ycocg_in_luma():

@@ -9,6 +9,9 @@ uint8 bytes), each plane's counts (``state.counts()`` as little-endian int64) an
 (``state.level`` as int8) from ``decode_counts(data)``, and the same at ``until=0.5`` and
 ``until=0.75`` of the window (docs/FORMAT.md, sections 14 and 17.2).
 
+The ``FROZEN`` vectors are streams an earlier encoder wrote, which readers must still decode:
+their files are kept as they are (``"frozen": true`` in the index; not re-encoded).
+
 Run it from the project directory only when the format changes (a new format version; see
 docs/FORMAT.md section 17.1)::
 
@@ -142,7 +145,8 @@ VECTORS = [
     ),
     (
         "lossless-rgb-9x17.spk",
-        "lossless RGB at odd sizes: YCoCg-R, 4:4:4, partial blocks",
+        "lossless RGB at odd sizes: YCoCg-R with red in green's place (colour 1), 4:4:4, "
+        "partial blocks",
         ("kodim05", (40, 49), (40, 57), False),
         {"lossless": True},
         None,
@@ -156,8 +160,9 @@ VECTORS = [
     ),
     (
         "cut-lossless-rgb-32x48.spk",
-        "a lossless stream cut inside its largest time slice: the wavelet's linear inverse",
-        ("kodim23", (64, 96), (96, 144), False),
+        "a lossless stream cut inside its largest time slice: the wavelet's and the RCT's "
+        "linear inverses",
+        ("kodim23", (0, 32), (48, 96), False),
         {"lossless": True},
         "middle of the largest slice",
     ),
@@ -195,6 +200,27 @@ VECTORS = [
         ("kodim23", (64, 96), (96, 144), False, "mask"),
         {"quality": 75},
         "middle of the largest slice",
+    ),
+]
+
+
+# Streams an earlier encoder wrote, kept as they were written (what readers must still decode):
+# name, description, source and encode parameters (as VECTORS), and the cut it was made with.
+FROZEN = [
+    (
+        "first-lossless-rgb-9x17.spk",
+        "lossless RGB of SAMPLES transform 1 (the first lossless streams): YCoCg-R, the DCT's "
+        "context tables, odd sizes",
+        ("kodim05", (40, 49), (40, 57), False),
+        {"lossless": True},
+        None,
+    ),
+    (
+        "first-cut-lossless-rgb-32x48.spk",
+        "a stream of transform 1 cut inside its largest time slice: YCoCg-R's linear inverse",
+        ("kodim23", (64, 96), (96, 144), False),
+        {"lossless": True},
+        2418,
     ),
 ]
 
@@ -281,13 +307,19 @@ def cut_point(data: bytes, where: str) -> int:
     return head + container.CHUNK_HEAD_SIZE + length // 2
 
 
-def make(name: str, description: str, source, params: dict, cut) -> tuple[bytes, dict]:
-    """A vector's bytes and its entry in the index."""
-    data = spikecodec.encode(source_image(*source), **params)
-    entry_cut = None
-    if cut is not None:
-        entry_cut = cut_point(data, cut)
-        data = spikecodec.truncate(data, entry_cut)
+def make(
+    name: str, description: str, source, params: dict, cut, frozen: bool = False
+) -> tuple[bytes, dict]:
+    """A vector's bytes and its entry in the index (a ``frozen`` one's bytes are the file's,
+    its ``cut`` the point it was cut at)."""
+    if frozen:
+        data, entry_cut = (HERE / name).read_bytes(), cut
+    else:
+        data = spikecodec.encode(source_image(*source), **params)
+        entry_cut = None
+        if cut is not None:
+            entry_cut = cut_point(data, cut)
+            data = spikecodec.truncate(data, entry_cut)
     header = container.read_header(data)
     _, info = spikecodec.decode(data, with_info=True, strict=True)
     sample, rows, cols, gray, *alpha = source
@@ -298,6 +330,7 @@ def make(name: str, description: str, source, params: dict, cut) -> tuple[bytes,
         | ({"alpha": alpha[0]} if alpha else {}),
         "encode": {key: _json_value(value) for key, value in params.items()},
         "truncate": entry_cut,
+        **({"frozen": True} if frozen else {}),
         "size": len(data),
         "sha256": sha256(data),
         "header": dataclasses.asdict(header),
@@ -311,8 +344,8 @@ def make(name: str, description: str, source, params: dict, cut) -> tuple[bytes,
 
 def build() -> tuple[dict[str, bytes], dict]:
     files, entries = {}, []
-    for vector in VECTORS:
-        data, entry = make(*vector)
+    for vector, frozen in [(v, False) for v in VECTORS] + [(v, True) for v in FROZEN]:
+        data, entry = make(*vector, frozen=frozen)
         files[entry["file"]] = data
         entries.append(entry)
     index = {

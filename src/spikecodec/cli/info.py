@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..format import container
-from ..params import slice_instants
+from ..params import FIRST_REVERSIBLE, REVERSIBLE_COLOURS, slice_instants
 from ..tables import TABLES
 
 __all__ = ["add_parser"]
@@ -25,7 +25,12 @@ def run(args: argparse.Namespace) -> None:
     print(f"neurons     R={header.R:g} C={header.C:g} tau={header.R * header.C:g} ms")
     print(f"window      T={header.T:g} ms, theta={header.theta:g}, bias={header.bias:g} (beta)")
     if header.reversible:
-        print(f"samples     {header.depth} bits, lossless (5/3 wavelet, YCoCg-R; step 1 at T)")
+        colour = REVERSIBLE_COLOURS[header.colour] if header.mode == "RGB" else "gray"
+        contexts = "DCT context tables, " if header.transform == FIRST_REVERSIBLE else ""
+        print(
+            f"samples     {header.depth} bits, lossless (5/3 wavelet, {colour}; "
+            f"{contexts}step 1 at T)"
+        )
     else:
         if header.depth != 8:
             print(f"samples     {header.depth} bits, lossy (coded on the 8-bit scale)")

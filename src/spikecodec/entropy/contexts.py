@@ -35,6 +35,15 @@ What each dimension means (``chroma`` is 1 in a chroma plane, 0 in luma):
 
 Blocks above and to the left of the one being coded are already this slice's, so their
 significance is as the decoder will have it.
+
+``band``, the refinement's ``band`` and ``inside`` depend on what a block's 64 coefficients are,
+its *geometry* (:data:`GEOMETRIES`): the frequencies of an 8x8 DCT (:data:`BAND`,
+:data:`COARSE_BAND`, :data:`FREQUENCY_MASK`: bands along the zigzag, the 4 neighbours in the
+frequency grid) or the bands of a reversible stream's wavelet block
+(:mod:`~spikecodec.transform.wavelet`: :data:`WAVELET_BAND`, :data:`WAVELET_COARSE_BAND`,
+:data:`WAVELET_MASK`), where a coefficient's neighbours are those of its own band beside it in
+the block, its parent in the coarser band of the same orientation and its four children in the
+finer one (the coefficients on the same spot of the image, as zerotree coders use them).
 """
 
 from __future__ import annotations
@@ -55,9 +64,14 @@ __all__ = [
     "DC_SIGNIFICANCE_SPLITS",
     "EOB_DISTANCE",
     "FREQUENCY_MASK",
+    "GEOMETRIES",
     "MODELS",
     "NCOEF",
     "PREDICTION_SHIFT",
+    "WAVELET_BAND",
+    "WAVELET_COARSE_BAND",
+    "WAVELET_MASK",
+    "Geometry",
     "bit_mask",
     "edge_weights",
 ]
@@ -140,6 +154,79 @@ def _frequency_neighbours() -> np.ndarray:
 FREQUENCY_MASK = np.array([bit_mask(row[row < NCOEF]) for row in _frequency_neighbours()])
 """Bit f of ``FREQUENCY_MASK[k]`` is set for each neighbour f of zigzag index k in the 8x8
 frequency grid (up, down, left, right)."""
+
+
+def _wavelet_place(raster: int) -> tuple[int, int, int, int]:
+    """Where raster position ``raster`` of a wavelet block lies: its level (1 the finest, 3 the
+    coarsest; 0 the low band), its orientation (0 ``HL``, 1 ``LH``, 2 ``HH``) and its row and
+    column inside its band (``LL3`` at (0, 0); level ``l``'s bands of side ``n = 8 >> l`` at
+    rows, columns ``0..n-1`` / ``n..2n-1``: ``HL`` high horizontally, top right)."""
+    row, column = divmod(raster, BLOCK)
+    if row == column == 0:
+        return 0, 0, 0, 0
+    level = 4 - max(row, column).bit_length()  # max 1 -> 3, 2..3 -> 2, 4..7 -> 1
+    n = BLOCK >> level
+    orientation = 0 if row < n else (1 if column < n else 2)
+    return level, orientation, row % n, column % n
+
+
+def _wavelet_raster(level: int, orientation: int, u: int, v: int) -> int:
+    """The raster position of row ``u``, column ``v`` of a band (:func:`_wavelet_place`'s
+    inverse; level 4 is the low band)."""
+    if level > 3:
+        return 0
+    n = BLOCK >> level
+    return (u + n * (orientation > 0)) * BLOCK + v + n * (orientation != 1)
+
+
+def _wavelet_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    zigzag_of = np.empty(NCOEF, dtype=np.int64)
+    zigzag_of[ZIGZAG] = _IDX
+    band, coarse, masks = np.zeros(NCOEF, np.int64), np.zeros(NCOEF, np.int64), []
+    for k, raster in enumerate(ZIGZAG):
+        level, o, u, v = _wavelet_place(int(raster))
+        if level == 0:
+            masks.append(FREQUENCY_MASK[k])
+            continue
+        band[k] = (1, 1, 2)[o] if level == 3 else 3 * (3 - level) + o
+        coarse[k] = 3 - level
+        n = BLOCK >> level
+        near = [
+            _wavelet_raster(level, o, u + du, v + dv)
+            for du, dv in ((-1, 0), (1, 0), (0, -1), (0, 1))
+            if 0 <= u + du < n and 0 <= v + dv < n
+        ]
+        near.append(_wavelet_raster(level + 1, o, u // 2, v // 2))
+        if level > 1:
+            children = [(2 * u + a, 2 * v + b) for a in (0, 1) for b in (0, 1)]
+            near += [_wavelet_raster(level - 1, o, a, b) for a, b in children]
+        masks.append(bit_mask(zigzag_of[near]))
+    return band, coarse, np.array(masks)
+
+
+WAVELET_BAND, WAVELET_COARSE_BAND, WAVELET_MASK = _wavelet_tables()
+"""The wavelet geometry's tables (module docstring), by zigzag index: ``WAVELET_BAND`` 0 for the
+low band, then 1 ``HL3`` and ``LH3``, 2 ``HH3``, 3..5 ``HL2``, ``LH2``, ``HH2``, 6..8 ``HL1``,
+``LH1``, ``HH1``; ``WAVELET_COARSE_BAND`` the level, 0 (``3``) to 2 (``1``); bit f of
+``WAVELET_MASK[k]`` set for each neighbour f of k in its band (up, down, left, right, inside
+the block), its parent (the low band's coefficient for level 3) and its children (levels 3
+and 2). The low band's entries are the DCT's (the DC pass does not read them)."""
+
+
+class Geometry(NamedTuple):
+    """The tables of one geometry: ``band`` (the significance's, 1..8 for AC), ``coarse_band``
+    (the refinement's, 0..2) and ``mask`` (each coefficient's neighbours, 64-bit masks)."""
+
+    band: np.ndarray
+    coarse_band: np.ndarray
+    mask: np.ndarray
+
+
+GEOMETRIES = (
+    Geometry(BAND, COARSE_BAND, FREQUENCY_MASK),
+    Geometry(WAVELET_BAND, WAVELET_COARSE_BAND, WAVELET_MASK),
+)
+"""The geometries by index: 0 an 8x8 DCT's frequencies, 1 a wavelet block's bands."""
 
 
 @functools.lru_cache(maxsize=16)

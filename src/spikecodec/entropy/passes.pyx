@@ -48,14 +48,12 @@ from .rangecoder cimport FIELDS, Coder, code_bit, load, store
 import numpy as np
 
 from .contexts import (
-    BAND,
     BITLEN,
-    COARSE_BAND,
     CONTEXTS,
     DC_REFINEMENT_SPLITS,
     DC_SIGNIFICANCE_SPLITS,
     EOB_DISTANCE,
-    FREQUENCY_MASK,
+    GEOMETRIES,
     MODELS,
     NCOEF,
     PREDICTION_SHIFT,
@@ -99,6 +97,7 @@ cpdef enum:
 cdef enum:
     _NCOEF = 64  # contexts.NCOEF (checked below): a block's masks have one bit per coefficient
     _SPLITS = 7  # the DC prediction's split points (8 classes)
+    _GEOMETRIES = 2  # len(contexts.GEOMETRIES) (checked below)
 
 cdef enum:
     _LEFT, _RIGHT, _TOP, _BOTTOM
@@ -114,14 +113,14 @@ ctypedef struct Layout:
     int16_t stride[5]  # and the stride of each of its dimensions
 
 cdef Layout _DC, _DC_SIGN, _GROWTH, _EXTENT, _SIGNIFICANCE, _REFINEMENT
-cdef int16_t _BAND[_NCOEF]
-cdef int16_t _COARSE_BAND[_NCOEF]
+cdef int16_t _BAND[_GEOMETRIES][_NCOEF]  # by geometry, then zigzag index
+cdef int16_t _COARSE_BAND[_GEOMETRIES][_NCOEF]
 cdef int16_t _EOB_DISTANCE[_NCOEF]
 cdef int16_t _BITLEN[_NCOEF + 1]
 cdef int16_t _DC_SIGNIFICANCE_SPLITS[_SPLITS]
 cdef int16_t _DC_REFINEMENT_SPLITS[_SPLITS]
 cdef int16_t _PREDICTION_SHIFT
-cdef uint64_t _FREQUENCY_MASK[_NCOEF]
+cdef uint64_t _NEIGHBOURS[_GEOMETRIES][_NCOEF]
 cdef int64_t _CONTEXTS = CONTEXTS
 
 
@@ -154,12 +153,18 @@ cdef Layout _load_layout(str name, Py_ssize_t dimensions) except *:
     return layout
 
 
-cdef void _load_masks() except *:
-    """Copy ``contexts.FREQUENCY_MASK`` (64-bit masks held as int64) into its C table."""
-    if len(FREQUENCY_MASK) != _NCOEF:
-        raise ImportError(f"contexts.FREQUENCY_MASK has {len(FREQUENCY_MASK)} entries")
-    for k in range(_NCOEF):
-        _FREQUENCY_MASK[k] = int(FREQUENCY_MASK[k]) & 0xFFFFFFFFFFFFFFFF
+cdef void _load_geometries() except *:
+    """Copy the tables of ``contexts.GEOMETRIES`` into their C tables (the masks, 64-bit masks
+    held as int64, as unsigned)."""
+    if len(GEOMETRIES) != _GEOMETRIES:
+        raise ImportError(f"contexts.GEOMETRIES has {len(GEOMETRIES)}, not {_GEOMETRIES}")
+    for g, geometry in enumerate(GEOMETRIES):
+        _load_table(f"GEOMETRIES[{g}].band", geometry.band, _BAND[g], _NCOEF)
+        _load_table(f"GEOMETRIES[{g}].coarse_band", geometry.coarse_band, _COARSE_BAND[g], _NCOEF)
+        if len(geometry.mask) != _NCOEF:
+            raise ImportError(f"contexts.GEOMETRIES[{g}].mask has {len(geometry.mask)} entries")
+        for k in range(_NCOEF):
+            _NEIGHBOURS[g][k] = int(geometry.mask[k]) & 0xFFFFFFFFFFFFFFFF
 
 
 if NCOEF != _NCOEF:
@@ -170,12 +175,10 @@ _GROWTH = _load_layout("growth", 3)
 _EXTENT = _load_layout("extent", 4)
 _SIGNIFICANCE = _load_layout("significance", 5)
 _REFINEMENT = _load_layout("refinement", 5)
-_load_table("BAND", BAND, _BAND, _NCOEF)
-_load_table("COARSE_BAND", COARSE_BAND, _COARSE_BAND, _NCOEF)
 _load_table("EOB_DISTANCE", EOB_DISTANCE, _EOB_DISTANCE, _NCOEF)
 _load_table("BITLEN", BITLEN, _BITLEN, _NCOEF + 1)
 _PREDICTION_SHIFT = _small("PREDICTION_SHIFT", PREDICTION_SHIFT)
-_load_masks()
+_load_geometries()
 _load_table("DC_SIGNIFICANCE_SPLITS", DC_SIGNIFICANCE_SPLITS, _DC_SIGNIFICANCE_SPLITS, _SPLITS)
 _load_table("DC_REFINEMENT_SPLITS", DC_REFINEMENT_SPLITS, _DC_REFINEMENT_SPLITS, _SPLITS)
 
@@ -602,7 +605,8 @@ cdef inline int64_t _grow_extent(
 
 cdef inline bint _fire_before_extent(
     const Side* side, const Plane* pl, const Masks* masks, Py_ssize_t i, Py_ssize_t j,
-    int64_t new, int64_t p, int64_t chroma, bint track, const Truth* truth, Coder* c,
+    int64_t new, int64_t p, int64_t chroma, int geometry, bint track, const Truth* truth,
+    Coder* c,
 ) noexcept nogil:
     """Significance and sign of the AC coefficients of block (i, j) before ``new`` (its
     ``eob``) that were silent before this slice. False once the stream is cut."""
@@ -619,9 +623,9 @@ cdef inline bint _fire_before_extent(
     while silent:
         k = trailing_zeros(silent)
         silent &= silent - 1
-        inside = min(<int64_t>popcount(known & _FREQUENCY_MASK[k]), <int64_t>2)
+        inside = min(<int64_t>popcount(known & _NEIGHBOURS[geometry][k]), <int64_t>2)
         ctx = significance_context(
-            _BAND[k] - 1, inside, min(_bits_at(around, k), <int64_t>2),
+            _BAND[geometry][k] - 1, inside, min(_bits_at(around, k), <int64_t>2),
             _EOB_DISTANCE[new - 1 - k], chroma,
         )
         fires = code_bit(
@@ -646,8 +650,8 @@ cdef inline bint _fire_before_extent(
 @cython.wraparound(False)
 cdef int64_t _significance_pass(
     const Side* side, const Plane* pl, const Masks* masks, Py_ssize_t lo, Py_ssize_t hi,
-    int64_t p, int64_t chroma, bint track, const Truth* truth, int64_t* st, uint8_t* buf,
-    int64_t size, int64_t* models, int64_t start,
+    int64_t p, int64_t chroma, int geometry, bint track, const Truth* truth, int64_t* st,
+    uint8_t* buf, int64_t size, int64_t* models, int64_t start,
 ) noexcept nogil:
     cdef bint enc = Side is Encoding
     cdef Coder c
@@ -663,7 +667,9 @@ cdef int64_t _significance_pass(
         if new < 0:
             store(&c, st)
             return -1
-        if not _fire_before_extent(side, pl, masks, i, j, new, p, chroma, track, truth, &c):
+        if not _fire_before_extent(
+            side, pl, masks, i, j, new, p, chroma, geometry, track, truth, &c
+        ):
             store(&c, st)
             return -1
     store(&c, st)
@@ -675,8 +681,8 @@ cdef int64_t _significance_pass(
 @cython.cdivision(True)
 cdef int64_t _refinement_pass(
     const Side* side, const Plane* pl, const Masks* masks, int64_t p, int64_t chroma,
-    bint track, const Truth* truth, int64_t* st, uint8_t* buf, int64_t size, int64_t* models,
-    int64_t start,
+    int geometry, bint track, const Truth* truth, int64_t* st, uint8_t* buf, int64_t size,
+    int64_t* models, int64_t start,
 ) noexcept nogil:
     cdef bint enc = Side is Encoding
     cdef Coder c
@@ -697,9 +703,9 @@ cdef int64_t _refinement_pass(
             k = trailing_zeros(m)
             m &= m - 1
             u = pl.prefix[b * _NCOEF + k]
-            inside = min(<int64_t>popcount(known & _FREQUENCY_MASK[k]), <int64_t>3)
+            inside = min(<int64_t>popcount(known & _NEIGHBOURS[geometry][k]), <int64_t>3)
             around_k = min(_bits_at(around, k), <int64_t>2)
-            ctx = refinement_context(_COARSE_BAND[k], u == 1, inside, around_k, chroma)
+            ctx = refinement_context(_COARSE_BAND[geometry][k], u == 1, inside, around_k, chroma)
             bit = code_bit(
                 &c, ctx, (_abs(truth.counts[b * _NCOEF + k]) >> p) & 1 if enc else 0, enc
             )
@@ -876,14 +882,16 @@ def extents_in_time(counts, out):
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-def significance_pass(plane, masks, lo, hi, p, chroma, track, truth, coder, enc, start):
+def significance_pass(plane, masks, lo, hi, p, chroma, geometry, track, truth, coder, enc, start):
     """Extent growth (:func:`_grow_extent`), then the coefficients before the extent
-    (:func:`_fire_before_extent`), of the blocks ``order[lo:hi]`` from ``lo + start``; it
-    resumes at the offset from ``lo`` it returns when the encoder's buffer is full."""
+    (:func:`_fire_before_extent`, whose contexts read the tables of ``contexts.GEOMETRIES
+    [geometry]``), of the blocks ``order[lo:hi]`` from ``lo + start``; it resumes at the
+    offset from ``lo`` it returns when the encoder's buffer is full."""
     cdef Plane pl = _plane(plane)
     cdef Masks m = _masks(masks, &pl)
     cdef Py_ssize_t first = lo, last = hi
     cdef int64_t bitplane = p, ch = chroma, at = start, size, done
+    cdef int g = geometry
     cdef bint encoding = enc, tracking = track
     cdef Truth t = _truth(truth, &pl, bitplane, encoding)
     cdef uint8_t* buf
@@ -891,43 +899,49 @@ def significance_pass(plane, masks, lo, hi, p, chroma, track, truth, coder, enc,
     cdef int64_t* st = _coder(coder, &buf, &size, &models)
     _check(0 <= first <= last <= pl.by * pl.bx, "lo, hi must be a span of order")
     _check(0 <= bitplane < 63 and 0 <= ch <= 1 and 0 <= at, "p, chroma or start out of range")
+    _check(0 <= g < _GEOMETRIES, "geometry out of range")
     with nogil:
         if encoding:
             done = _significance_pass(
-                <Encoding*>NULL, &pl, &m, first, last, bitplane, ch, tracking, &t, st, buf, size,
-                models, at,
+                <Encoding*>NULL, &pl, &m, first, last, bitplane, ch, g, tracking, &t, st, buf,
+                size, models, at,
             )
         else:
             done = _significance_pass(
-                <Decoding*>NULL, &pl, &m, first, last, bitplane, ch, tracking, &t, st, buf, size,
-                models, at,
+                <Decoding*>NULL, &pl, &m, first, last, bitplane, ch, g, tracking, &t, st, buf,
+                size, models, at,
             )
     return done
 
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-def refinement_pass(plane, masks, p, chroma, track, truth, coder, enc, start):
-    """Bit p of the AC counts non-zero before this slice, from block index ``start``."""
+def refinement_pass(plane, masks, p, chroma, geometry, track, truth, coder, enc, start):
+    """Bit p of the AC counts non-zero before this slice, from block index ``start`` (the
+    contexts read the tables of ``contexts.GEOMETRIES[geometry]``)."""
     cdef Plane pl = _plane(plane)
     cdef Masks m = _masks(masks, &pl)
     cdef int64_t bitplane = p, ch = chroma, at = start, size, done
+    cdef int g = geometry
     cdef bint encoding = enc, tracking = track
     cdef Truth t = _truth(truth, &pl, bitplane, encoding)
     cdef uint8_t* buf
     cdef int64_t* models
     cdef int64_t* st = _coder(coder, &buf, &size, &models)
     _check(0 <= bitplane < 63 and 0 <= ch <= 1, "p or chroma out of range")
+    _check(0 <= g < _GEOMETRIES, "geometry out of range")
     _check(0 <= at <= pl.by * pl.bx, "start must be a block index")
     if pl.by * pl.bx == 0:
         return 0
     with nogil:
         if encoding:
             done = _refinement_pass(
-                <Encoding*>NULL, &pl, &m, bitplane, ch, tracking, &t, st, buf, size, models, at
+                <Encoding*>NULL, &pl, &m, bitplane, ch, g, tracking, &t, st, buf, size, models,
+                at,
             )
         else:
             done = _refinement_pass(
-                <Decoding*>NULL, &pl, &m, bitplane, ch, tracking, &t, st, buf, size, models, at
+                <Decoding*>NULL, &pl, &m, bitplane, ch, g, tracking, &t, st, buf, size, models,
+                at,
             )
     return done

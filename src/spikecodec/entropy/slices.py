@@ -57,12 +57,15 @@ STEPS = ("active", "refinement", "dc", "near", "rest")
 
 @dataclass(frozen=True)
 class Layout:
-    """A colour plane as the coder sees it: its blocks, whether it is chroma, and the relative
-    quantization steps of its 64 bands (zigzag order), used only to shape contexts."""
+    """A colour plane as the coder sees it: its blocks, whether it is chroma, the relative
+    quantization steps of its 64 bands (zigzag order), used only to shape contexts, and what a
+    block's coefficients are: ``geometry`` indexes :data:`~.contexts.GEOMETRIES` (0 an 8x8
+    DCT's frequencies, 1 a wavelet block's bands)."""
 
     blocks: tuple[int, int]
     chroma: bool
     weights: np.ndarray
+    geometry: int = 0
 
 
 @dataclass
@@ -80,6 +83,7 @@ class PlaneState:
     level: np.ndarray
     chroma: bool
     weights: np.ndarray
+    geometry: int = 0
 
     @classmethod
     def empty(cls, layout: Layout, level: int) -> PlaneState:
@@ -91,6 +95,7 @@ class PlaneState:
             np.full(shape, level, np.int8),
             layout.chroma,
             np.asarray(layout.weights, dtype=np.float64),
+            layout.geometry,
         )
 
     @property
@@ -191,9 +196,10 @@ def _code_slice(
         slice_start(st.arrays, *args)
     for step in STEPS:
         for st, b, truth in zip(states, blocks, truths):
-            chroma = int(st.chroma)
+            chroma, geometry = int(st.chroma), st.geometry
             if step == "refinement":
-                if not sl.run(refinement_pass, st.arrays, b.masks, p, chroma, sl.track, truth):
+                args = (b.masks, p, chroma, geometry, sl.track, truth)
+                if not sl.run(refinement_pass, st.arrays, *args):
                     return
             elif step == "dc":
                 for phase in (0, 1):
@@ -202,7 +208,7 @@ def _code_slice(
                         return
             else:
                 lo, hi = b.span(step)
-                args = (b.masks, lo, hi, p, chroma, sl.track, truth)
+                args = (b.masks, lo, hi, p, chroma, geometry, sl.track, truth)
                 if not sl.run(significance_pass, st.arrays, *args):
                     return
     for st in states:

@@ -114,7 +114,15 @@ from ..errors import (
     SpikeCodecError,
     TruncatedStreamError,
 )
-from ..params import DEPTHS, Header, domain_error, slice_instants
+from ..params import (
+    DEPTHS,
+    LAPPED,
+    REVERSIBLE,
+    REVERSIBLE_COLOURS,
+    Header,
+    domain_error,
+    slice_instants,
+)
 
 __all__ = [
     "CHUNK_HEAD_SIZE",
@@ -148,7 +156,8 @@ _HEADER_TYPE = 1
 SLICE_TYPE = 2
 """The type of a time slice's chunk."""
 _SAMPLES_TYPE = 3
-_SAMPLES = struct.Struct("<BB")  # depth, transform
+_SAMPLES = struct.Struct("<BB")  # depth, transform (then colour u8 for transform 2)
+_SAMPLES_MAX = _SAMPLES.size + 1
 _ALPHA_TYPE = 4
 _FIRST = (_SAMPLES_TYPE, _ALPHA_TYPE)  # the critical chunks that belong with the header
 _ANCILLARY = 8  # types from here on may be skipped
@@ -252,23 +261,37 @@ def pack(
             raise ParameterError(f"not an alpha plane of this image: {err}") from err
         before = _chunk(_ALPHA_TYPE, payload) + before
     if header.reversible or header.depth != 8:
-        samples = _SAMPLES.pack(header.depth, int(header.reversible))
+        samples = _SAMPLES.pack(header.depth, header.transform)
+        if header.transform == REVERSIBLE:
+            samples += bytes([header.colour])
+        try:
+            _samples(header, samples)
+        except SpikeCodecError as err:
+            raise ParameterError(f"not a header a reader would take: {err}") from err
         before = _chunk(_SAMPLES_TYPE, samples) + before
     return _assemble(header, before, slices, padding)
 
 
 def _samples(header: Header, payload: bytes) -> Header:
     """The header with what a ``SAMPLES`` chunk's payload says (checked)."""
-    if len(payload) != _SAMPLES.size:
-        raise CorruptStreamError(f"a SAMPLES chunk of {len(payload)} bytes (it has 2)")
-    depth, transform = _SAMPLES.unpack(payload)
+    if len(payload) < _SAMPLES.size:
+        raise CorruptStreamError(f"a SAMPLES chunk of {len(payload)} bytes (it has 2 or 3)")
+    depth, transform = _SAMPLES.unpack_from(payload)
+    if transform > REVERSIBLE:
+        raise CorruptStreamError(f"unknown sample transform {transform}")
+    size = _SAMPLES.size + (transform == REVERSIBLE)
+    if len(payload) != size:
+        raise CorruptStreamError(
+            f"a SAMPLES chunk of {len(payload)} bytes (that of transform {transform} has {size})"
+        )
+    colour = payload[2] if transform == REVERSIBLE else 0
     if depth not in DEPTHS:
         raise CorruptStreamError(f"unsupported sample depth {depth} bits (this reads 8 and 16)")
-    if transform > 1:
-        raise CorruptStreamError(f"unknown sample transform {transform}")
-    if transform and header.mode == "RGB" and header.subsampling != "4:4:4":
+    if transform != LAPPED and header.mode == "RGB" and header.subsampling != "4:4:4":
         raise CorruptStreamError("a reversible RGB stream has 4:4:4 chroma")
-    return replace(header, depth=depth, reversible=bool(transform))
+    if colour >= (len(REVERSIBLE_COLOURS) if header.mode == "RGB" else 1):
+        raise CorruptStreamError(f"unknown reversible colour transform {colour} ({header.mode})")
+    return replace(header, depth=depth, transform=transform, colour=colour)
 
 
 @dataclass(frozen=True)
@@ -380,7 +403,7 @@ def read_header(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> Header:
     """Parse and check the header, and the SAMPLES chunk after it if there is one; raise a
     :class:`SpikeCodecError` subclass if either is bad. ``Header.alpha`` says whether the head
     of an ALPHA chunk follows (the chunk itself is read by :func:`unpack`)."""
-    data = bytes(data[: HEADER_SIZE + 2 * CHUNK_HEAD_SIZE + _SAMPLES.size])
+    data = bytes(data[: HEADER_SIZE + 2 * CHUNK_HEAD_SIZE + _SAMPLES_MAX])
     header, size = _read_header(data[:HEADER_SIZE], max_pixels)
     data = data[:size]  # chunks past the declared end are not the stream's
     if len(data) < HEADER_SIZE + CHUNK_HEAD_SIZE:
@@ -390,8 +413,8 @@ def read_header(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> Header:
         return replace(header, alpha=True)
     if kind != _SAMPLES_TYPE:
         return header
-    if length != _SAMPLES.size:
-        raise CorruptStreamError(f"a SAMPLES chunk of {length} bytes (it has 2)")
+    if not _SAMPLES.size <= length <= _SAMPLES_MAX:
+        raise CorruptStreamError(f"a SAMPLES chunk of {length} bytes (it has 2 or 3)")
     payload = data[HEADER_SIZE + CHUNK_HEAD_SIZE :]
     if len(payload) < length:
         raise TruncatedStreamError(

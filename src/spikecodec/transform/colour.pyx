@@ -12,7 +12,8 @@ phases, a quarter of a chroma sample either side of it, edges replicated: ``out[
 (-3 c[i-2] + 29 c[i-1] + 111 c[i] - 9 c[i+1]) / 128`` and ``out[2i+1]`` the mirror image, along
 each axis (sharper than libjpeg's (1/4, 3/4) triangle, and as exact on linear ramps).
 :func:`rgb_to_ycocg_420` and :func:`ycocg420_to_rgb` fuse conversion and resampling a row at
-a time, for an encoder or decoder that need not hold full-resolution chroma.
+a time, for an encoder or decoder that need not hold full-resolution chroma. A lossless stream's
+colour goes through one of the reversible integer transforms of :func:`rgb_to_reversible`.
 """
 
 from __future__ import annotations
@@ -31,12 +32,12 @@ __all__ = [
     "colour_image",
     "colour_planes",
     "downsample_420",
+    "reversible_to_rgb",
+    "rgb_to_reversible",
     "rgb_to_ycocg",
     "rgb_to_ycocg_420",
-    "rgb_to_ycocg_r",
     "upsample_420",
     "ycocg420_to_rgb",
-    "ycocg_r_to_rgb",
     "ycocg_to_rgb",
 ]
 
@@ -377,25 +378,58 @@ def upsample_420(plane: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return out
 
 
-def rgb_to_ycocg_r(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(H, W, 3) integer RGB -> int64 Y, Co, Cg (H, W) each, by YCoCg-R (module docstring)."""
-    red, green, blue = np.moveaxis(np.asarray(rgb, np.int64), -1, 0)
-    co = red - blue
-    t = blue + (co >> 1)
-    cg = green - t
-    return t + (cg >> 1), co, cg
+# Which input channel takes the place of red, green and blue in each reversible transform's
+# formulas (by REVERSIBLE_COLOURS index modulo 3): as they are, red as green, blue as green.
+_ROLES = ((0, 1, 2), (1, 0, 2), (0, 2, 1))
 
 
-def ycocg_r_to_rgb(y: np.ndarray, co: np.ndarray, cg: np.ndarray) -> np.ndarray:
-    """Y, Co, Cg (H, W) each -> (H, W, 3) RGB: the exact inverse of :func:`rgb_to_ycocg_r`
-    (int64) for integer planes, its linear version (``>> 1`` read as ``/ 2``, float64) for float
-    ones."""
-    planes = np.broadcast_arrays(y, co, cg)
-    half = (lambda v: v / 2) if any(p.dtype.kind == "f" for p in planes) else (lambda v: v >> 1)
-    t = planes[0] - half(planes[2])
-    green = planes[2] + t
-    blue = t - half(planes[1])
-    return np.stack([blue + planes[1], green, blue], axis=-1)
+def rgb_to_reversible(
+    rgb: np.ndarray, colour: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(H, W, 3) integer RGB -> int64 planes (H, W) each by the reversible colour transform
+    ``REVERSIBLE_COLOURS[colour]`` (:data:`~spikecodec.params.REVERSIBLE_COLOURS`): with the
+    channels ``r, g, b`` in the roles of ``_ROLES[colour % 3]``, YCoCg-R (``colour`` 0..2)
+
+        Co = r - b,  t = b + (Co >> 1),  Cg = g - t,  Y = t + (Cg >> 1)     -> Y, Co, Cg
+
+    or JPEG 2000's RCT (3..5)
+
+        Y = (r + 2g + b) >> 2,  U = b - g,  V = r - g                       -> Y, U, V
+
+    (Malvar and Sullivan's lifting steps; ITU-T T.800 G.2). The transform that costs least
+    depends on the image's colours; the encoder chooses (:mod:`spikecodec.codec`)."""
+    channels = np.moveaxis(np.asarray(rgb, np.int64), -1, 0)
+    red, green, blue = (channels[i] for i in _ROLES[colour % 3])
+    if colour < 3:
+        co = red - blue
+        t = blue + (co >> 1)
+        cg = green - t
+        return t + (cg >> 1), co, cg
+    return (red + 2 * green + blue) >> 2, blue - green, red - green
+
+
+def reversible_to_rgb(
+    y: np.ndarray, c1: np.ndarray, c2: np.ndarray, colour: int = 0
+) -> np.ndarray:
+    """The planes of :func:`rgb_to_reversible` -> (H, W, 3) RGB: its exact inverse (int64) for
+    integer planes, its linear version (``>> n`` read as ``/ 2**n``, float64) for float ones
+    (a lossy prefix of a lossless stream)."""
+    planes = np.broadcast_arrays(y, c1, c2)
+    real = any(p.dtype.kind == "f" for p in planes)
+    if colour < 3:
+        half = (lambda v: v / 2) if real else (lambda v: v >> 1)
+        t = planes[0] - half(planes[2])
+        green = planes[2] + t
+        blue = t - half(planes[1])
+        red = blue + planes[1]
+    else:
+        quarter = (lambda v: v / 4) if real else (lambda v: v >> 2)
+        green = planes[0] - quarter(planes[1] + planes[2])
+        red, blue = planes[2] + green, planes[1] + green
+    out = [None, None, None]
+    for channel, value in zip(_ROLES[colour % 3], (red, green, blue)):
+        out[channel] = value
+    return np.stack(out, axis=-1)
 
 
 def colour_planes(image: np.ndarray, subsampling: str = "4:2:0") -> list[np.ndarray]:
