@@ -9,6 +9,7 @@ import zlib
 
 import numpy as np
 import pytest
+import tifffile
 from PIL import Image
 
 import spikecodec as sc
@@ -101,7 +102,7 @@ def test_a_16_bit_rgb_png_loads_its_16_bits(tmp_path):
     rows = (np.arange(w * h * 3) * 1000).astype(">u2").reshape(h, w * 3)
     path = tmp_path / "deep_rgb.png"
     path.write_bytes(raw_png(w, h, 16, 2, b"".join(b"\0" + r.tobytes() for r in rows)))
-    with pytest.raises(UnsupportedImageError, match="16 bits per sample"):
+    with pytest.raises(UnsupportedImageError, match="16-bit samples"):
         sc.load_image(path)
     expected = rows.astype(np.uint16).reshape(h, w, 3)
     np.testing.assert_array_equal(sc.load_image(path, deep=True), expected)
@@ -115,20 +116,48 @@ def test_a_16_bit_rgb_png_loads_its_16_bits(tmp_path):
     np.testing.assert_array_equal(decoded, rgba.astype(np.uint16).reshape(h, w, 4))
 
 
-def test_a_16_bit_rgb_tiff_is_refused(tmp_path):
+def test_a_16_bit_rgb_tiff_loads_its_16_bits(tmp_path):
+    """Pillow reads it at 8 bits; the codec reads its samples (tifffile) when it takes 16 bits.
+    The file is written here by hand (TIFF 6.0: one strip of interleaved little-endian RGB)."""
     path = tmp_path / "deep.tif"
     Image.frombytes("RGB", (4, 3), bytes(36)).save(path)  # 8-bit: read
     assert sc.load_image(path).shape == (3, 4, 3)
     deep = tmp_path / "deep16.tif"
+    samples = (np.arange(3 * 4 * 3) * 1811 % 65536).astype("<u2")
     header = b"II*\x00" + struct.pack("<I", 8)
     entries = [(256, 3, 1, 4), (257, 3, 1, 3), (258, 3, 3, 200), (259, 3, 1, 1), (262, 3, 1, 2),
                (273, 4, 1, 300), (277, 3, 1, 3), (278, 3, 1, 3), (279, 4, 1, 72)]  # fmt: skip
     ifd = struct.pack("<H", len(entries)) + b"".join(struct.pack("<HHII", *e) for e in entries)
     body = header + ifd + bytes(4)
     body += bytes(200 - len(body)) + struct.pack("<HHH", 16, 16, 16)
-    deep.write_bytes(body + bytes(300 - len(body)) + bytes(72))
-    with pytest.raises(UnsupportedImageError, match="16 bits per sample"):
-        sc.encode(deep, lossless=True)
+    deep.write_bytes(body + bytes(300 - len(body)) + samples.tobytes())
+    with pytest.raises(UnsupportedImageError, match="16-bit samples"):
+        sc.load_image(deep)
+    expected = samples.astype(np.uint16).reshape(3, 4, 3)
+    np.testing.assert_array_equal(sc.load_image(deep, deep=True), expected)
+    np.testing.assert_array_equal(sc.decode(sc.encode(deep, lossless=True)), expected)
+
+
+def test_16_bit_tiff_layouts_orientation_and_alpha(tmp_path):
+    rgb = np.random.default_rng(3).integers(0, 65536, (5, 7, 3)).astype(np.uint16)
+    planar = tmp_path / "planar.tif"  # the bands one after the other
+    tifffile.imwrite(planar, np.moveaxis(rgb, -1, 0), photometric="rgb", planarconfig="separate")
+    np.testing.assert_array_equal(sc.load_image(planar, deep=True), rgb)
+    turned = tmp_path / "turned.tif"  # Orientation 6: turned upright as Pillow turns it
+    tifffile.imwrite(turned, rgb, photometric="rgb", extratags=[(274, "H", 1, 6, True)])
+    upright = sc.load_image(turned, deep=True)
+    assert upright.shape == (7, 5, 3)
+    np.testing.assert_array_equal(upright >> 8, np.asarray(Image.open(turned)))
+    rgba = np.dstack([rgb, np.arange(35, dtype=np.uint16).reshape(5, 7) * 1800])
+    alpha = tmp_path / "alpha.tif"
+    tifffile.imwrite(alpha, rgba, photometric="rgb", extrasamples=["unassalpha"])
+    with pytest.raises(UnsupportedImageError, match="alpha"):
+        sc.load_image(alpha, deep=True)
+    np.testing.assert_array_equal(sc.decode(sc.encode(alpha, lossless=True)), rgba)
+    cmyk = tmp_path / "cmyk.tif"
+    tifffile.imwrite(cmyk, np.dstack([rgb, rgb[..., :1]]), photometric="separated")
+    with pytest.raises(UnsupportedImageError, match="SEPARATED"):
+        sc.encode(cmyk, lossless=True)
 
 
 def test_a_decompression_bomb_is_a_limit_error(tmp_path):

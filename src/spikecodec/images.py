@@ -69,6 +69,59 @@ def _deep_png(source, alpha: bool) -> np.ndarray:
     return array[:, :, 0] if info["planes"] == 1 else array
 
 
+def _deep_tiff(source, alpha: bool) -> np.ndarray:
+    """A 16-bit colour (RGB, or RGB and alpha) TIFF file's first image as uint16 ``(H, W, 3)``
+    or ``(H, W, 4)``, read by tifffile (Pillow reads such files at 8 bits), turned upright as
+    its Orientation tag says (as Pillow's TIFF loader turns the images it reads); its alpha
+    refused unless ``alpha``."""
+    import tifffile
+
+    try:
+        if isinstance(source, io.IOBase):
+            source.seek(0)
+        with tifffile.TiffFile(source) as tiff:
+            page = tiff.pages[0]
+            samples, extra = page.samplesperpixel, len(page.extrasamples)
+            if page.photometric != tifffile.PHOTOMETRIC.RGB or page.dtype != np.uint16:
+                raise UnsupportedImageError(
+                    f"{source!r} is a 16-bit TIFF of {page.photometric.name} samples: "
+                    "spikecodec reads 16-bit RGB (and RGB and alpha) TIFF files"
+                )
+            if samples - extra != 3 or extra > 1:
+                raise UnsupportedImageError(
+                    f"{source!r} has {samples} samples per pixel, {extra} of them extra: "
+                    "spikecodec reads RGB and RGB with one alpha sample"
+                )
+            if extra and not alpha:  # refused before its samples are decoded
+                raise UnsupportedImageError(
+                    f"images with alpha ({source!r}) are not supported here: flatten them first"
+                )
+            array = page.asarray()
+            orientation = page.tags.valueof(274, 1)
+            separate = page.planarconfig == tifffile.PLANARCONFIG.SEPARATE
+    except UnsupportedImageError:
+        raise
+    except (tifffile.TiffFileError, OSError, ValueError, KeyError) as err:
+        raise UnsupportedImageError(f"cannot read the 16-bit TIFF {source!r}: {err}") from err
+    if separate:
+        array = np.moveaxis(array, 0, -1)
+    return np.ascontiguousarray(_UPRIGHT.get(orientation, lambda a: a)(array))
+
+
+def _deep_file(image: Image.Image) -> bool:
+    """Whether a file Pillow opened has 16-bit samples: its tiles say ``;16``, or a TIFF's
+    BitsPerSample does (Pillow reads a planar 16-bit RGB TIFF as 8-bit bands)."""
+    if image.format == "TIFF":
+        bits = image.tag_v2.get(258, (1,))
+        if max(bits if isinstance(bits, tuple) else (bits,)) == 16:
+            return True
+    return any(";16" in str(tile.args) for tile in image.tile)
+
+
+_DEEP_READERS = {"PNG": _deep_png, "TIFF": _deep_tiff}
+"""The readers of the 16-bit files Pillow reads at 8 bits, by Pillow's format name."""
+
+
 def image_info(image: Image.Image) -> dict[str, bytes]:
     """The ICC profile, EXIF and XMP of a PIL image (those it has), as bytes."""
     info: dict[str, bytes] = {}
@@ -110,8 +163,8 @@ def load_image(image, *, with_info: bool = False, deep: bool = False, alpha: boo
     RGBA ``(H, W, 4)`` arrays, the alpha last (as do such arrays); without, they are refused
     with :class:`UnsupportedImageError`, and so are 16-bit samples unless ``deep``: then uint16
     arrays, gray or RGB, Pillow's 16-bit gray images (``I;16``: 16-bit PNG and TIFF files) and
-    16-bit colour or gray-and-alpha PNG files (read by pypng) give uint16 arrays. (Pillow reads
-    16-bit colour TIFF files as 8-bit: they are refused; pass their uint16 arrays.) With
+    16-bit colour or gray-and-alpha PNG files (read by pypng) and 16-bit RGB or RGB-and-alpha
+    TIFF files (read by tifffile: Pillow reads both at 8 bits) give uint16 arrays. With
     ``with_info`` the result is ``(array, info)``, ``info`` the image's metadata (see the
     module docstring; empty for an array).
     """
@@ -120,18 +173,19 @@ def load_image(image, *, with_info: bool = False, deep: bool = False, alpha: boo
     if isinstance(image, (str, os.PathLike, io.IOBase)):
         try:
             with Image.open(image) as im:
-                sixteen = any(";16" in str(tile.args) for tile in im.tile)
-                if sixteen and deep and im.format == "PNG" and im.mode not in _DEEP_MODES:
-                    im.load()  # its metadata
-                    array = _deep_png(image, alpha)
+                sixteen = _deep_file(im)
+                if sixteen and deep and im.format in _DEEP_READERS and im.mode not in _DEEP_MODES:
+                    im.load()  # its metadata (a TIFF's orientation then applied and dropped)
+                    array = _DEEP_READERS[im.format](image, alpha)
                     return (array, image_info(im)) if with_info else array
                 if sixteen and not (deep and im.mode in _DEEP_MODES):
                     why = (
                         _NOT_DEEP_HERE
                         if deep is False
-                        else "Pillow reads 16-bit colour files as 8-bit: pass their uint16 array"
+                        else f"{im.format} files of 16-bit {im.mode} are not read: pass their "
+                        "uint16 array"
                     )
-                    raise UnsupportedImageError(f"{image!r} has 16 bits per sample: {why}")
+                    raise UnsupportedImageError(f"{image!r} has 16-bit samples: {why}")
                 return load_image(im, with_info=with_info, deep=deep, alpha=alpha)
         except Image.DecompressionBombError as err:
             raise LimitError(f"cannot read {image!r}: {err}") from err

@@ -530,7 +530,11 @@ def test_16_bit_rgba_pngs_round_trip_through_the_command(tmp_path, capsys):
     decoded, info = sc.load_image(tmp_path / "out.png", deep=True, alpha=True, with_info=True)
     np.testing.assert_array_equal(decoded, image)
     assert info["xmp"] == b"<x:xmpmeta/>"
+    assert main(["decode", str(spk), str(tmp_path / "out.tif")]) == 0
+    decoded, info = sc.load_image(tmp_path / "out.tif", deep=True, alpha=True, with_info=True)
+    np.testing.assert_array_equal(decoded, image)
+    assert info["xmp"] == b"<x:xmpmeta/>"
     capsys.readouterr()
     before = listing(tmp_path)
-    code = main(["decode", str(spk), str(tmp_path / "out.tif")])
-    assert "written as PNG" in assert_failed_cleanly(code, capsys, tmp_path, before)
+    code = main(["decode", str(spk), str(tmp_path / "out.webp")])
+    assert "written as PNG or TIFF" in assert_failed_cleanly(code, capsys, tmp_path, before)

@@ -143,6 +143,33 @@ def _deep_png(image: np.ndarray, info: dict) -> bytes:
     return out.getvalue()
 
 
+def _deep_tiff(image: np.ndarray, info: dict) -> bytes:
+    """A 16-bit TIFF file (tifffile) of an ``(H, W, planes)`` uint16 image, 3 planes RGB, 4
+    RGBA (the alpha an unassociated extra sample), uncompressed as Pillow writes TIFF, with
+    ``info``'s ICC profile (tag 34675) and XMP (tag 700); an EXIF block is dropped with a
+    :class:`~spikecodec.SpikeCodecWarning` (write PNG to keep it)."""
+    import tifffile
+
+    if info.get("exif"):
+        message = "a 16-bit TIFF is written without the EXIF block (write PNG to keep it)"
+        warnings.warn(message, SpikeCodecWarning, stacklevel=3)
+    tags = [
+        (tag, "B", len(info[key]), info[key], True)
+        for tag, key in ((34675, "icc_profile"), (700, "xmp"))
+        if info.get(key)
+    ]
+    out = io.BytesIO()
+    tifffile.imwrite(
+        out,
+        image,
+        photometric="rgb",
+        extrasamples=["unassalpha"] if image.shape[2] == 4 else None,
+        extratags=tags,
+        metadata=None,
+    )
+    return out.getvalue()
+
+
 def image_file_bytes(
     image: np.ndarray, fmt: str, info: dict | None = None, quality: int | None = None
 ) -> bytes:
@@ -151,14 +178,18 @@ def image_file_bytes(
     alpha plane goes where the format holds one, else it is dropped with a
     :class:`~spikecodec.SpikeCodecWarning` (as dwebp writes PPM); 16-bit gray goes into
     16-bit files (PNG, TIFF), 16-bit colour or alpha into 16-bit PNG files (:func:`_deep_png`),
-    and is refused for the other formats, which Pillow does not write at 16 bits."""
+    16-bit colour with or without alpha into TIFF files too (:func:`_deep_tiff`; Pillow reads
+    no 16-bit gray-and-alpha TIFF), and is refused for the other formats, which Pillow does not
+    write at 16 bits."""
     if image.dtype == np.uint16 and image.ndim == 3:
-        if fmt != "PNG":
+        formats = ("PNG", "TIFF") if image.shape[2] > 2 else ("PNG",)
+        if fmt not in formats:
             raise UnsupportedImageError(
-                f"16-bit colour or alpha images are written as PNG, not {fmt} (Pillow writes "
-                "no such files; spikecodec.decode gives the uint16 array)"
+                f"16-bit {'colour' if image.shape[2] > 2 else 'gray-and-alpha'} images are "
+                f"written as {' or '.join(formats)}, not {fmt} (Pillow writes no such files; "
+                "spikecodec.decode gives the uint16 array)"
             )
-        return _deep_png(image, info or {})
+        return (_deep_png if fmt == "PNG" else _deep_tiff)(image, info or {})
     options = _metadata_options(fmt, info or {})
     if quality is not None:
         options["quality"] = quality
