@@ -70,10 +70,11 @@ def longest_pause(work) -> tuple[float, float]:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_a_kernel_lets_other_threads_run(kernels, name):
-    took, pause = longest_pause(kernels[name])
     # Holding the GIL, the kernel would stop the loop for its whole run (one C call, most of
-    # the work); released, the loop waits at most for the OS to schedule it.
-    assert pause < 0.2 * took, (name, took, pause)
+    # the work), every time; released, the loop waits at most for the OS to schedule it,
+    # which on a busy machine can take a few milliseconds now and then: the best of 3 runs.
+    runs = [longest_pause(kernels[name]) for _ in range(3)]
+    assert min(pause / took for took, pause in runs) < 0.2, (name, runs)
 
 
 def test_decoding_lets_other_threads_run():

@@ -340,6 +340,19 @@ cdef inline int64_t _bits_at(const uint64_t* masks, int k) noexcept nogil:
     )
 
 
+cdef inline int64_t _count_to_2(uint64_t x) noexcept nogil:
+    """``min(popcount(x), 2)`` without counting: is there a set bit, and another once the
+    lowest is cleared (``x & (x - 1)``). A few instructions on any x86-64, where the popcount
+    instruction is not in the baseline the package is compiled for."""
+    return (x != 0) + ((x & (x - 1)) != 0)
+
+
+cdef inline int64_t _count_to_3(uint64_t x) noexcept nogil:
+    """``min(popcount(x), 3)``, as :func:`_count_to_2`."""
+    cdef uint64_t rest = x & (x - 1)
+    return (x != 0) + (rest != 0) + ((rest & (rest - 1)) != 0)
+
+
 cdef inline int64_t _rank(
     const uint64_t* significant, Py_ssize_t by, Py_ssize_t bx, Py_ssize_t i, Py_ssize_t j
 ) noexcept nogil:
@@ -617,13 +630,14 @@ cdef inline bint _fire_before_extent(
     cdef int64_t inside, ctx, fires
     cdef int k
     known = before | <uint64_t>(pl.prefix[b * _NCOEF] > 0)  # significant now, DC included
-    _neighbour_masks(masks.significant, pl.by, pl.bx, i, j, around)
     if new:
         silent = ~before & (((<uint64_t>1 << (new - 1)) << 1) - 2)
+    if silent:
+        _neighbour_masks(masks.significant, pl.by, pl.bx, i, j, around)
     while silent:
         k = trailing_zeros(silent)
         silent &= silent - 1
-        inside = min(<int64_t>popcount(known & _NEIGHBOURS[geometry][k]), <int64_t>2)
+        inside = _count_to_2(known & _NEIGHBOURS[geometry][k])
         ctx = significance_context(
             _BAND[geometry][k] - 1, inside, min(_bits_at(around, k), <int64_t>2),
             _EOB_DISTANCE[new - 1 - k], chroma,
@@ -698,12 +712,13 @@ cdef int64_t _refinement_pass(
             return b
         m = masks.significant[b] & ~masks.fresh[b]
         known = masks.significant[b] | <uint64_t>(pl.prefix[b * _NCOEF] > 0)
-        _neighbour_masks(masks.significant, by, bx, i, j, around)
+        if m:
+            _neighbour_masks(masks.significant, by, bx, i, j, around)
         while m:
             k = trailing_zeros(m)
             m &= m - 1
             u = pl.prefix[b * _NCOEF + k]
-            inside = min(<int64_t>popcount(known & _NEIGHBOURS[geometry][k]), <int64_t>3)
+            inside = _count_to_3(known & _NEIGHBOURS[geometry][k])
             around_k = min(_bits_at(around, k), <int64_t>2)
             ctx = refinement_context(_COARSE_BAND[geometry][k], u == 1, inside, around_k, chroma)
             bit = code_bit(
