@@ -597,3 +597,19 @@ def test_auto_orient_applies_the_exif_orientation(sample):
     exif = Image.Exif()
     exif.load(info["exif"])
     assert exif.get(0x0112, 1) == 1
+
+
+def test_an_rgb_decode_lets_each_planes_counts_go_once_its_plane_is_made():
+    # The three planes' counts (6 bytes a coefficient) and the three float64 planes (8 bytes a
+    # pixel each, at 4:4:4) are never all held at once: 24 + 18 = 42 bytes a pixel would be.
+    image = np.tile(load_sample("kodim05"), (2, 2, 1))[:1024, :1024]
+    data = sc.encode(image, 85, subsampling="4:4:4")
+    expected = sc.decode(data)
+    tracemalloc.start()
+    try:
+        decoded = sc.decode(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(decoded, expected)
+    assert peak / image[..., 0].size < 36

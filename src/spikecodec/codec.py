@@ -477,14 +477,28 @@ def _stream_layouts(header: Header) -> list[Layout]:
         raise SpikeCodecError(f"invalid neuron parameters in the header: {err}") from err
 
 
-def _reversible_image(header: Header, states: list[PlaneState]) -> np.ndarray:
+def _planes(header: Header, states: list[PlaneState], make, release: bool) -> list[np.ndarray]:
+    """Each colour plane, ``make(state, c, shape)`` of its state; with ``release`` each state is
+    taken out of ``states`` as soon as its plane is made (the list is then left empty), so
+    that a decoder never holds every plane's counts and every finished plane at once: its peak
+    is the planes made and the states still to go (docs/design.md, memory)."""
+    planes = []
+    for c, shape in enumerate(plane_shapes(header)):
+        planes.append(make(states.pop(0) if release else states[c], c, shape))
+    return planes
+
+
+def _reversible_image(
+    header: Header, states: list[PlaneState], release: bool = False
+) -> np.ndarray:
     """The image of a lossless stream's counts: exact once every count is whole, else the
-    linear inverses' image, rounded and clipped."""
+    linear inverses' image, rounded and clipped (``release``: as :func:`_planes`)."""
     quantizer = _quantizer(header)
-    planes = [
-        reversible_plane(st, quantizer, band_thresholds(header, c), shape)
-        for c, (st, shape) in enumerate(zip(states, plane_shapes(header), strict=True))
-    ]
+
+    def make(st: PlaneState, c: int, shape) -> np.ndarray:
+        return reversible_plane(st, quantizer, band_thresholds(header, c), shape)
+
+    planes = _planes(header, states, make, release)
     planes[0] = planes[0] + (1 << (header.depth - 1))
     image = planes[0] if header.mode == "L" else reversible_to_rgb(*planes, header.colour)
     if image.dtype.kind == "f":
@@ -506,15 +520,18 @@ def _deep_image(header: Header, planes: list[np.ndarray]) -> np.ndarray:
     return np.rint(np.clip(image, 0.0, 255.0) * 257.0).astype(np.uint16)
 
 
-def _image(header: Header, states: list[PlaneState]) -> np.ndarray:
+def _image(header: Header, states: list[PlaneState], release: bool = False) -> np.ndarray:
+    """The image of the planes' counts (``release``: the states are taken out of ``states`` as
+    they are used, :func:`_planes`)."""
     if header.reversible:
-        return _reversible_image(header, states)
+        return _reversible_image(header, states, release)
     quantizer = _quantizer(header)
     dtype = np.uint8 if header.mode == "L" and header.depth == 8 else np.float64
-    planes = [
-        plane_image(st, quantizer, band_thresholds(header, c), shape, dtype)
-        for c, (st, shape) in enumerate(zip(states, plane_shapes(header), strict=True))
-    ]
+
+    def make(st: PlaneState, c: int, shape) -> np.ndarray:
+        return plane_image(st, quantizer, band_thresholds(header, c), shape, dtype)
+
+    planes = _planes(header, states, make, release)
     if header.depth > 8:
         return _deep_image(header, planes)
     return colour_image(planes, header.subsampling)
@@ -552,7 +569,7 @@ def image_from_counts(header: Header, counts: list[np.ndarray], level: int = 0) 
         state = PlaneState.empty(layout, level)
         state.prefix[...], state.sign[...] = np.abs(k), np.sign(k)
         states.append(state)
-    return _image(header, states)
+    return _image(header, states, release=True)
 
 
 def _counts(stream: container.Stream, until, until_ms) -> list[PlaneState]:
@@ -634,7 +651,7 @@ def decode(
     flag("with_info", with_info)
     flag("auto_orient", auto_orient)
     stream = _open(data, max_pixels, strict)
-    image = _image(stream.header, _counts(stream, until, until_ms))
+    image = _image(stream.header, _counts(stream, until, until_ms), release=True)
     alpha = _alpha(stream, max_pixels)
     if alpha is not None:
         image = with_alpha(image, alpha)
