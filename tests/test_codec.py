@@ -613,3 +613,21 @@ def test_an_rgb_decode_lets_each_planes_counts_go_once_its_plane_is_made():
         tracemalloc.stop()
     np.testing.assert_array_equal(decoded, expected)
     assert peak / image[..., 0].size < 36
+
+
+def test_an_rgb_encode_holds_its_counts_as_int32():
+    # Three planes' int64 counts (24 bytes a pixel at 4:4:4) beside the coder's state (18) would
+    # be 42 bytes a pixel; the coder takes int32 counts (a stream's stay below 2**31), while
+    # spike_counts still gives int64 arrays.
+    image = np.tile(load_sample("kodim05"), (2, 2, 1))[:1024, :1024]
+    expected = sc.encode(image, 85, subsampling="4:4:4")
+    tracemalloc.start()
+    try:
+        data = sc.encode(image, 85, subsampling="4:4:4")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert data == expected
+    assert peak / image[..., 0].size < 39
+    _, counts = sc.spike_counts(image, 85, subsampling="4:4:4")
+    assert all(c.dtype == np.int64 for c in counts)

@@ -214,18 +214,30 @@ def plane_coefficients(array: np.ndarray, header: Header) -> Iterator[np.ndarray
 
 
 def _counts_of(array: np.ndarray, header: Header, quantizer) -> list[np.ndarray]:
-    """The signed counts of every plane; a lossless stream's must be its integer coefficients
-    (module docstring)."""
+    """The signed counts of every plane, int32 (at most ``MAX_SLICES`` bit-planes, checked
+    plane by plane); a lossless stream's must be its integer coefficients (module
+    docstring)."""
     counts = []
-    for c, coeffs in enumerate(plane_coefficients(array, header)):
-        counts.append(quantizer.encode(coeffs, band_thresholds(header, c)))
-        if header.reversible and not np.array_equal(counts[-1], coeffs):
+    planes = plane_coefficients(array, header)  # not through enumerate, whose cached tuple
+    for c in range(len(plane_shapes(header))):  # would hold each plane's coefficients longer
+        coeffs = next(planes)
+        plane = quantizer.encode(coeffs, band_thresholds(header, c))
+        if header.reversible and not np.array_equal(plane, coeffs):
             raise ParameterError(
                 "lossless=True needs neurons whose spike counts are the integers they are fed: "
                 f"those of R={header.R:g}, C={header.C:g}, T={header.T:g}, "
                 f"bias={float(header.bias):g} are not (keep R*C well above T and bias near "
                 "0.4)"
             )
+        del coeffs  # before the int32 copy: the peak stays the coefficients and their counts
+        top = max(-int(plane.min(initial=0)), int(plane.max(initial=0)))
+        if top >= 1 << MAX_SLICES:
+            raise SpikeCodecError(
+                f"the counts need {top.bit_length()} bit-planes, more than {MAX_SLICES}: "
+                "raise theta or lower the quality"
+            )
+        counts.append(plane.astype(np.int32))
+        del plane
     return counts
 
 
@@ -283,6 +295,18 @@ def spike_counts(
 
     Bad parameters raise :class:`~spikecodec.ParameterError`.
     """
+    neurons = dict(R=R, C=C, T=T, table=table, bias=bias, chroma=chroma, tune=tune)
+    header, counts = _spike_counts(
+        image, quality, theta=theta, subsampling=subsampling, lossless=lossless, **neurons
+    )
+    return header, [c.astype(np.int64) for c in counts]
+
+
+def _spike_counts(
+    image, quality, *, theta, R, C, T, table, bias, chroma, tune, subsampling, lossless
+) -> tuple[Header, list[np.ndarray]]:
+    """:func:`spike_counts` with int32 counts, what the coder takes (half the memory of int64:
+    a stream's counts stay below ``2**MAX_SLICES``)."""
     array = load_image(image, deep=True)
     if not isinstance(subsampling, str) or subsampling not in SUBSAMPLINGS:
         raise ParameterError(
@@ -316,13 +340,7 @@ def spike_counts(
     if header.reversible and array.ndim == 3:
         header = replace(header, colour=_reversible_colour(array, header))
     counts = _counts_of(array, header, quantizer)
-    slices = number_of_slices(counts)
-    if slices > MAX_SLICES:
-        raise SpikeCodecError(
-            f"the counts need {slices} bit-planes, more than {MAX_SLICES}: "
-            "raise theta or lower the quality"
-        )
-    return replace(header, slices=slices), counts
+    return replace(header, slices=number_of_slices(counts)), counts
 
 
 def encode(
@@ -382,7 +400,7 @@ def encode(
     neurons.update(subsampling=subsampling, lossless=lossless)
 
     def stream(quality=None, theta=None) -> bytes:
-        header, counts = spike_counts(array, quality, theta=theta, **neurons)
+        header, counts = _spike_counts(array, quality, theta=theta, **neurons)
         slices = encode_slices(counts, _layouts(header), header.slices)
         return container.pack(header, slices, metadata, alpha=alpha)
 

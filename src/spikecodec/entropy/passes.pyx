@@ -299,8 +299,8 @@ ctypedef fused Side:
     Decoding
 
 ctypedef struct Truth:
-    # The encoder's true counts (as the plane) and extents (blocks_y x blocks_x x depth).
-    const int64_t* counts
+    # The encoder's true counts (as the plane, int32) and extents (blocks_y x blocks_x x depth).
+    const int32_t* counts
     const int8_t* extents
     Py_ssize_t depth
 
@@ -511,7 +511,7 @@ cdef int64_t _dc_pass(
 @cython.boundscheck(False)
 @cython.wraparound(False)
 cdef void _extents_in_time(
-    const int64_t* counts, Py_ssize_t blocks, int8_t* out, Py_ssize_t depth
+    const int32_t* counts, Py_ssize_t blocks, int8_t* out, Py_ssize_t depth
 ) noexcept nogil:
     cdef Py_ssize_t b, q
     cdef int64_t v
@@ -787,7 +787,7 @@ cdef Masks _masks(masks, const Plane* pl) except *:
 cdef Truth _truth(truth, const Plane* pl, int64_t p, bint enc) except *:
     """The encoder's ``(counts, extents)``, checked; none when decoding (the kernels read them
     only when encoding)."""
-    cdef const int64_t[:, :, ::1] counts
+    cdef const int32_t[:, :, ::1] counts
     cdef const int8_t[:, :, ::1] extents
     cdef Truth t
     t.counts, t.extents, t.depth = NULL, NULL, 0
@@ -884,8 +884,9 @@ def dc_pass(plane, sides, edge_dc, p, phase, chroma, truth, coder, enc, start):
 @cython.boundscheck(False)
 @cython.wraparound(False)
 def extents_in_time(counts, out):
-    """``out[i, j, p]``: block (i, j)'s ``eob`` at instant ``T/2^p`` (the encoder's truth)."""
-    cdef const int64_t[:, :, ::1] c = counts
+    """``out[i, j, p]``: block (i, j)'s ``eob`` at instant ``T/2^p`` (the encoder's truth) of
+    int32 ``counts``."""
+    cdef const int32_t[:, :, ::1] c = counts
     cdef int8_t[:, :, ::1] o = out
     _check(c.shape[2] == _NCOEF and o.shape[0] == c.shape[0] and o.shape[1] == c.shape[1],
            "out must have shape (blocks_y, blocks_x, slices) of the counts' blocks")

@@ -151,7 +151,7 @@ class _Slice:
         return self.buf[: finish(self.st, self.buf, self.models)].tobytes()
 
 
-_NO_TRUTH = (np.zeros((1, 1, 1), np.int64), np.zeros((1, 1, 1), np.int8))
+_NO_TRUTH = (np.zeros((1, 1, 1), np.int32), np.zeros((1, 1, 1), np.int8))
 
 
 class _Blocks:
@@ -221,7 +221,9 @@ def encode_slices(counts: list[np.ndarray], layouts: list[Layout], slices: int) 
     Returns ``slices`` payloads, the earliest instant (most significant bit) first.
     """
     models = new_models(CONTEXTS)
-    counts = [np.ascontiguousarray(c, dtype=np.int64) for c in counts]
+    if any(c.size and max(-int(c.min()), int(c.max())) >= 1 << 31 for c in map(np.asarray, counts)):
+        raise ValueError("counts of 2**31 or more are beyond a stream's 31 bit-planes")
+    counts = [np.ascontiguousarray(c, dtype=np.int32) for c in counts]  # as the passes take them
     truths = []
     for c in counts:
         extents = np.empty((*c.shape[:2], slices), np.int8)
