@@ -217,11 +217,9 @@ def _counts_of(array: np.ndarray, header: Header, quantizer) -> list[np.ndarray]
     """The signed counts of every plane, int32 (at most ``MAX_SLICES`` bit-planes, checked
     plane by plane); a lossless stream's must be its integer coefficients (module
     docstring)."""
-    counts = []
-    planes = plane_coefficients(array, header)  # not through enumerate, whose cached tuple
-    for c in range(len(plane_shapes(header))):  # would hold each plane's coefficients longer
-        coeffs = next(planes)
-        plane = quantizer.encode(coeffs, band_thresholds(header, c))
+    counts = []  # the plane index is len(counts): enumerate's cached tuple would hold coeffs
+    for coeffs in plane_coefficients(array, header):
+        plane = quantizer.encode(coeffs, band_thresholds(header, len(counts)))
         if header.reversible and not np.array_equal(plane, coeffs):
             raise ParameterError(
                 "lossless=True needs neurons whose spike counts are the integers they are fed: "
@@ -230,14 +228,13 @@ def _counts_of(array: np.ndarray, header: Header, quantizer) -> list[np.ndarray]
                 "0.4)"
             )
         del coeffs  # before the int32 copy: the peak stays the coefficients and their counts
-        top = max(-int(plane.min(initial=0)), int(plane.max(initial=0)))
-        if top >= 1 << MAX_SLICES:
+        slices = number_of_slices([plane])
+        if slices > MAX_SLICES:
             raise SpikeCodecError(
-                f"the counts need {top.bit_length()} bit-planes, more than {MAX_SLICES}: "
+                f"the counts need {slices} bit-planes, more than {MAX_SLICES}: "
                 "raise theta or lower the quality"
             )
         counts.append(plane.astype(np.int32))
-        del plane
     return counts
 
 

@@ -109,8 +109,9 @@ class PlaneState:
 
 
 def number_of_slices(counts: list[np.ndarray]) -> int:
-    """Bit-planes needed for the largest count magnitude (at least 1)."""
-    top = max(int(np.abs(c).max(initial=0)) for c in counts)
+    """Bit-planes needed for the largest count magnitude (at least 1; read off each array's
+    least and largest count, without a copy)."""
+    top = max(max(-int(np.min(c, initial=0)), int(np.max(c, initial=0))) for c in counts)
     return max(top.bit_length(), 1)
 
 
@@ -221,7 +222,7 @@ def encode_slices(counts: list[np.ndarray], layouts: list[Layout], slices: int) 
     Returns ``slices`` payloads, the earliest instant (most significant bit) first.
     """
     models = new_models(CONTEXTS)
-    if any(c.size and max(-int(c.min()), int(c.max())) >= 1 << 31 for c in map(np.asarray, counts)):
+    if number_of_slices(counts) > 31:  # the passes take int32 counts
         raise ValueError("counts of 2**31 or more are beyond a stream's 31 bit-planes")
     counts = [np.ascontiguousarray(c, dtype=np.int32) for c in counts]  # as the passes take them
     truths = []
