@@ -99,7 +99,8 @@ def exif_block(orientation: int = 6, description: str | None = "spikecodec fuzz 
 def make_seeds() -> list[tuple[str, bytes]]:
     """Encoded streams covering the coder's paths: gray and RGB, odd sizes, all qualities,
     metadata chunks, lossless streams (a SAMPLES chunk), 16-bit samples, alpha planes (an
-    ALPHA chunk: a level table, a lossy plane)."""
+    ALPHA chunk: a level table, a lossy plane), streams in stripes (a STRIPES chunk, slices of
+    sub-streams)."""
     import spikecodec as sc
     from spikecodec.data import load_sample
 
@@ -139,6 +140,13 @@ def make_seeds() -> list[tuple[str, bytes]]:
             np.dstack([deep, mask.astype(np.uint16) * 257]).astype(np.uint16),
             dict(lossless=True),
         ),
+        ("k05-rgb-48x64-q70-stripes3", k05[:48, :64], dict(quality=70, stripes=3)),
+        ("k23-gray-40x48-lossless-stripes5", gray23[:40, 60:108], dict(lossless=True, stripes=5)),
+        (
+            "k05-rgba-20x27-q50-stripes2-mask",
+            np.dstack([k05[:20, :27], mask]),
+            dict(quality=50, stripes=2),
+        ),
         (
             "k23-gray-19x26-q40-exif3-xmp",
             gray23[30:49, 140:166],
@@ -151,7 +159,7 @@ def make_seeds() -> list[tuple[str, bytes]]:
 # --------------------------------------------------------------------------------------------
 # Stream structure (the container's documented layout; its sizes from the container itself)
 
-HEADER_TYPE, SLICE_TYPE, SAMPLES_TYPE, ALPHA_TYPE = 1, 2, 3, 4
+HEADER_TYPE, SLICE_TYPE, SAMPLES_TYPE, ALPHA_TYPE, STRIPES_TYPE = 1, 2, 3, 4, 5
 METADATA_TYPES = (8, 9, 10)  # ICC, EXIF, XMP
 MAX_LENGTH = (1 << 28) - 1  # a tag's length bits
 FIELDS_AT = 12  # the header chunk's payload: after the signature (4) and its head (8)
@@ -331,6 +339,8 @@ class Mutator:
             (self.critical_insert, 1),
             (self.samples_chunk, 2),
             (self.alpha_chunk, 3),
+            (self.stripes_chunk, 2),
+            (self.stripe_table, 4),
             (self.chunk_type, 2),
             (self.huge_length, 2),
             (self.cut, 2),
@@ -593,6 +603,51 @@ class Mutator:
                 chunks.pop(0)
             at = 0 if self.rng.random() < 0.7 else self.rng.randrange(len(chunks) + 1)
             chunks.insert(at, self._random_chunk(SAMPLES_TYPE, payload))
+            return chunks
+
+        return self._chunks_op(data, fn)
+
+    def stripes_chunk(self, data: bytes) -> bytes:
+        """A STRIPES chunk (type 5) of any count (0, 1, a few, past the planes' rows, 65535)
+        or another length, after the header and SAMPLES (where it belongs) or elsewhere, or
+        replacing the stream's own: the slices then split by the wrong count."""
+        count = self.rng.choice([0, 1, 2, 3, 4, 7, 64, 4096, 4097, 65535])
+        payload = struct.pack("<H", count)
+        if self.rng.random() < 0.1:
+            payload = self._random_payload()
+
+        def fn(chunks):
+            own = [i for i, x in enumerate(chunks) if isinstance(x, tuple) and x[0] == STRIPES_TYPE]
+            if own and self.rng.random() < 0.7:
+                chunks.pop(own[0])
+            first = int(bool(chunks) and isinstance(chunks[0], tuple) and chunks[0][0] == 3)
+            at = first if self.rng.random() < 0.7 else self.rng.randrange(len(chunks) + 1)
+            chunks.insert(at, self._random_chunk(STRIPES_TYPE, payload))
+            return chunks
+
+        return self._chunks_op(data, fn)
+
+    def stripe_table(self, data: bytes) -> bytes:
+        """A slice's table of sub-stream lengths rewritten (CRC right): an entry set to 0, to
+        a neighbour of its value, to the slice's length or past it, or to 2**32 - 1."""
+
+        def fn(chunks):
+            slices = [
+                i for i, x in enumerate(chunks) if isinstance(x, tuple) and x[0] == SLICE_TYPE
+            ]
+            if not slices:
+                return chunks
+            i = self.rng.choice(slices)
+            payload = bytearray(chunks[i][1])
+            if len(payload) < 4:
+                return chunks
+            at = 4 * self.rng.randrange(min(len(payload) // 4, 8))
+            (value,) = struct.unpack_from("<I", payload, at)
+            value = self.rng.choice(
+                [0, value - 1, value + 1, len(payload), len(payload) + 1, 0xFFFFFFFF]
+            )
+            struct.pack_into("<I", payload, at, value & 0xFFFFFFFF)
+            chunks[i] = (SLICE_TYPE, bytes(payload))
             return chunks
 
         return self._chunks_op(data, fn)

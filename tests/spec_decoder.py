@@ -187,6 +187,7 @@ class Header:
     depth: int = 8  # section 5.3
     transform: int = 0
     colour: int = 0
+    stripes: int = 1  # section 5.5
 
     @property
     def cut(self) -> bool:
@@ -294,10 +295,12 @@ def read_stream(data: bytes, max_pixels: int = MAX_PIXELS) -> Stream:
             raise SpecError("a chunk's length runs past the end of the stream")
         if kind == 3 and pos != HEADER_SIZE:
             raise SpecError("SAMPLES not right after the header")
-        if kind == 4 and any(k != 3 for k in read):
-            raise SpecError("ALPHA not right after the header and SAMPLES")
+        if kind == 5 and any(k != 3 for k in read):
+            raise SpecError("STRIPES not right after the header and SAMPLES")
+        if kind == 4 and any(k not in (3, 5) for k in read):
+            raise SpecError("ALPHA not right after the header, SAMPLES and STRIPES")
         read.append(kind)
-        if kind < 8 and kind not in (2, 3, 4):
+        if kind < 8 and kind not in (2, 3, 4, 5):
             raise SpecError(f"critical chunk of type {kind}")
         if kind != 2 and stream.slices:
             raise SpecError(f"a chunk of type {kind} after the first slice")
@@ -309,13 +312,15 @@ def read_stream(data: bytes, max_pixels: int = MAX_PIXELS) -> Stream:
         if kind == 2:
             if (len(payload) == length or complete) and not ok:
                 raise SpecError("slice checksum")
+            if h.stripes > 1:
+                _substream_lengths(payload, length, h.stripes)
             if len(payload) < length:
                 stream.partial, stream.declared = payload, length
                 break
             stream.slices.append(payload)
         elif len(payload) < length:
-            if kind in (3, 4):
-                raise SpecError("truncated inside SAMPLES or ALPHA")
+            if kind in (3, 4, 5):
+                raise SpecError("truncated inside SAMPLES, ALPHA or STRIPES")
             stream.first_slice = head + 8 + length  # past the bytes present: no cut
             break
         elif kind == 3:
@@ -331,6 +336,15 @@ def read_stream(data: bytes, max_pixels: int = MAX_PIXELS) -> Stream:
             h.colour = payload[2] if length == 3 else 0
             if h.colour > (5 if h.mode == 2 else 0):
                 raise SpecError("a colour transform this reader does not know")
+        elif kind == 5:
+            if not ok:
+                raise SpecError("STRIPES checksum")
+            if length != 2:
+                raise SpecError("STRIPES of another length")
+            (h.stripes,) = struct.unpack("<H", payload)
+            fewest = min(-(-ph // 8) for ph, _ in plane_shapes(h))
+            if not 2 <= h.stripes <= min(fewest, 4096):
+                raise SpecError("a number of stripes the planes do not allow")
         elif kind == 4:
             if not ok:
                 raise SpecError("ALPHA checksum")
@@ -348,6 +362,19 @@ def read_stream(data: bytes, max_pixels: int = MAX_PIXELS) -> Stream:
     if n > size:
         raise SpecError("bytes after the end of the stream")
     return stream
+
+
+def _substream_lengths(payload: bytes, declared: int, n: int) -> list[int] | None:
+    """Section 5.2: the lengths of a slice's ``n`` sub-streams (None while the table is not all
+    present)."""
+    if declared < 4 * (n - 1):
+        raise SpecError("a slice shorter than its table of sub-streams")
+    if len(payload) < 4 * (n - 1):
+        return None
+    lengths = list(struct.unpack_from(f"<{n - 1}I", payload))
+    if sum(lengths) > declared - 4 * (n - 1):
+        raise SpecError("sub-streams that do not fit in the slice")
+    return lengths + [declared - 4 * (n - 1) - sum(lengths)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -743,20 +770,54 @@ def decode_counts(data: bytes, until: float | None = None):
     stream = read_stream(data)
     h = stream.header
     Thresholds(h)  # section 7.1: refuse neurons firing at rest
-    planes, models = _layouts(h), Models()
     chunks, partial = stream.slices, stream.partial
     if until is not None:
         chunks, partial = emitted_by(stream, until * h.T)
-    payloads = [(s, True) for s in chunks[: h.slices]]
-    if partial:
-        payloads.append((partial, False))
+    cut_from = stream.slices[len(chunks)] if len(chunks) < len(stream.slices) else None
+    declared = stream.declared if cut_from is None else len(cut_from)  # the partial's length
+    if h.stripes == 1:
+        planes = _layouts(h)
+        _decode_stripe(h, planes, [(c, True) for c in chunks] + [(partial, False)] * bool(partial))
+        return h, planes
+    # Section 5.5: each stripe, its rows of every plane, decoded as a stream of its own.
+    n = h.stripes
+    whole = _layouts(h)
+    per_stripe: list[list[tuple[bytes, bool]]] = [[] for _ in range(n)]
+    for payload, length in [(c, len(c)) for c in chunks] + [(partial, declared)] * bool(partial):
+        lengths = _substream_lengths(payload, length, n)
+        if lengths is None:
+            break
+        at = 4 * (n - 1)
+        for k, size in enumerate(lengths):
+            part = payload[at : at + size]
+            if len(part) == size:
+                per_stripe[k].append((part, True))
+            elif part:
+                per_stripe[k].append((part, False))
+            at += size
+    for k in range(n):
+        rows = [(k * pl.by // n, (k + 1) * pl.by // n) for pl in whole]
+        planes = [
+            Plane(b - a, pl.bx, bool(pl.chroma), pl.E, h.slices, 1 if h.transform == 2 else 0)
+            for pl, (a, b) in zip(whole, rows)
+        ]
+        _decode_stripe(h, planes, per_stripe[k])
+        for pl, part, (a, b) in zip(whole, planes, rows):  # the stripe's rows of each plane
+            for name in ("prefix", "sign", "level"):
+                getattr(pl, name)[a * pl.bx : b * pl.bx] = getattr(part, name)
+    return h, whole
+
+
+def _decode_stripe(h: Header, planes: list[Plane], payloads: list[tuple[bytes, bool]]) -> None:
+    """Sections 10-14: the slices ``(payload, complete)`` of a stream (or a stripe) decoded
+    into ``planes``, with models of their own."""
+    models = Models()
     for s, (payload, complete) in enumerate(payloads[: h.slices]):
         coder = RangeDecoder(payload, complete)
         if not SliceDecoder(planes, models, coder, h.slices - 1 - s).run():
             break
         if not complete:
             break
-    return h, planes
 
 
 def counts_array(plane: Plane) -> tuple[np.ndarray, np.ndarray]:
@@ -957,7 +1018,7 @@ def decode(data: bytes, until: float | None = None) -> np.ndarray:
     levels, inner = alpha
     plane = decode(inner)
     if levels:
-        first = 2 ** (read_header(inner).depth - 1) - len(levels) // 2
+        first = 2 ** (read_stream(inner).header.depth - 1) - len(levels) // 2
         index = np.clip(plane.astype(np.int64) - first, 0, len(levels) - 1)
         plane = np.array(levels, plane.dtype)[index]
     return np.dstack([colour, plane])

@@ -416,7 +416,7 @@ def test_a_metadata_chunk_present_twice_is_damage(with_metadata, key):
     np.testing.assert_array_equal(image, sc.decode(container.pack(stream.header, [])))
 
 
-@pytest.mark.parametrize("kind", [0, 5, 7])
+@pytest.mark.parametrize("kind", [0, 6, 7])
 def test_an_unknown_critical_chunk_is_refused_by_name(kodak75, kind):
     stream = container.unpack(kodak75)
     data = insert_chunk(kodak75, stream.ends[2], fd.make_chunk(kind, b"must be understood"))

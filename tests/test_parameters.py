@@ -64,6 +64,11 @@ ENCODE = {
         st.floats(min_value=100.01),
     ),
     "keep_alpha": not_bool,
+    # IMAGE has 2 block rows: at most 2 stripes
+    "stripes": st.one_of(
+        other_types, st.booleans(), st.floats(), st.integers(max_value=0), st.integers(min_value=3)
+    ),
+    "threads": st.one_of(other_types, st.booleans(), st.floats(), st.integers(max_value=0)),
 }
 DECODE = {
     "until": st.one_of(not_real, non_finite, not_positive, st.floats(min_value=1.0001)),
@@ -72,6 +77,7 @@ DECODE = {
     "max_pixels": st.one_of(other_types, st.booleans(), st.floats(), st.integers(max_value=0)),
     "with_info": not_bool,
     "auto_orient": not_bool,
+    "threads": ENCODE["threads"],
 }
 TRUNCATE = {
     "n_bytes": ENCODE["target_bytes"],

@@ -26,6 +26,12 @@ colour image and, in the stream's ALPHA chunk, a grayscale stream of the alpha p
 by default, else at its own quality), ahead of the time slices: every instant of the stream
 has the whole alpha plane. A fully opaque plane is dropped unless asked to keep it.
 
+Stripes: an image of two megapixels or more is coded in stripes of about a megapixel each
+(:data:`STRIPE_BLOCKS` luma blocks, :mod:`.entropy.stripes`), which the encoder and the
+decoder run at once on ``threads`` cores (by default all those the process may use), the bytes
+the same whatever their number; a smaller image is one stripe, its stream as it was before
+stripes.
+
 The chroma resolution is the encoder's choice per image (``subsampling="auto"``): both are
 quantized and coded on a quarter of the image's rows, and the one of the lower cost
 ``J = D + lambda*R`` kept: ``D`` the chroma planes' squared error at full resolution weighted
@@ -38,6 +44,7 @@ Delta^2 / 12`` per pixel): the choice that costs the whole image's rate-distorti
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from collections.abc import Iterator
 from dataclasses import replace
@@ -49,9 +56,10 @@ from .alpha import indexed_levels, level_indices, levels_of, split_alpha, with_a
 from .entropy import (
     Layout,
     PlaneState,
-    decode_slices,
+    decode_stripes,
     encode_slices,
-    iter_decode_slices,
+    encode_stripes,
+    iter_decode_stripes,
     number_of_slices,
 )
 from .errors import (
@@ -79,6 +87,7 @@ from .params import (
     plane_shapes,
     quality_value,
     slice_instants,
+    stripe_limit,
     whole,
 )
 from .quantizer import NeuroQuantizer, unit_quantizer
@@ -104,6 +113,37 @@ __all__ = [
     "plane_coefficients",
     "spike_counts",
 ]
+
+
+STRIPE_BLOCKS = 1 << 14
+"""The luma blocks of an automatic stripe at least (a megapixel): what independent stripes
+cost in rate falls with their size (docs/design.md, stripes)."""
+STRIPE_ROWS = 16
+"""The luma block rows of an automatic stripe at least (128 pixel rows)."""
+
+
+def _stripes(header: Header, stripes: int | None) -> int:
+    """The stripes of a stream: ``stripes`` checked, or by default as many as hold
+    :data:`STRIPE_BLOCKS` luma blocks and :data:`STRIPE_ROWS` rows each (at least one)."""
+    most = stripe_limit(header)
+    if stripes is None:
+        rows, columns = block_grid((header.height, header.width))
+        return max(1, min(most, rows * columns // STRIPE_BLOCKS, rows // STRIPE_ROWS))
+    stripes = whole("stripes", stripes)
+    if stripes > most:
+        raise ParameterError(
+            f"stripes must be at most {most} for this image (one block row of every plane each)"
+        )
+    return stripes
+
+
+def _threads(threads: int | None) -> int:
+    """The threads to code with: ``threads`` checked, or every core this process may use."""
+    if threads is None:
+        if hasattr(os, "sched_getaffinity"):
+            return max(1, len(os.sched_getaffinity(0)))
+        return os.cpu_count() or 1
+    return whole("threads", threads)
 
 
 def _quantizer(header: Header) -> NeuroQuantizer:
@@ -363,6 +403,8 @@ def encode(
     strip: bool = False,
     alpha_quality: float | None = None,
     keep_alpha: bool = False,
+    stripes: int | None = None,
+    threads: int | None = None,
 ) -> bytes:
     """Compress an image into a ``.spk`` byte string.
 
@@ -383,6 +425,10 @@ def encode(
     (1..100); a fully opaque one is dropped unless ``keep_alpha``. The whole alpha plane comes
     before the time slices (a cut keeps it) and counts in a target's bytes; ``target_psnr`` is
     that of the colour image.
+
+    ``stripes`` sets the number of independently coded stripes (by default one per megapixel
+    of an image of two or more, see the module docstring), coded on ``threads`` threads (by
+    default every core); the bytes do not depend on ``threads``.
     """
     array, info = load_image(image, with_info=True, deep=True, alpha=True)
     metadata = _metadata(
@@ -391,14 +437,18 @@ def encode(
     if alpha_quality is not None:
         alpha_quality = quality_value("alpha_quality", alpha_quality)
     array, alpha = split_alpha(array, flag("keep_alpha", keep_alpha))
+    threads = _threads(threads)
     if alpha is not None:
-        alpha = _alpha_chunk(alpha, alpha_quality)
+        alpha = _alpha_chunk(alpha, alpha_quality, threads)
     neurons = dict(R=R, C=C, T=T, table=table, bias=bias, chroma=chroma, tune=tune)
     neurons.update(subsampling=subsampling, lossless=lossless)
 
     def stream(quality=None, theta=None) -> bytes:
         header, counts = _spike_counts(array, quality, theta=theta, **neurons)
-        slices = encode_slices(counts, _layouts(header), header.slices)
+        header = replace(header, stripes=_stripes(header, stripes))
+        parts = encode_stripes(counts, _layouts(header), header.slices, header.stripes, threads)
+        del counts
+        slices = [container.join_stripes(p) for p in parts]
         return container.pack(header, slices, metadata, alpha=alpha)
 
     if target_bytes is None and target_bpp is None and target_psnr is None:
@@ -408,24 +458,24 @@ def encode(
         array,
         lambda: stream(quality, theta) if fixed else stream(100),
         None if fixed else lambda theta: stream(theta=theta),
-        _colour,
+        lambda data: _colour(data, threads),
         target_bytes=target_bytes,
         target_bpp=target_bpp,
         target_psnr=target_psnr,
     )
 
 
-def _alpha_chunk(alpha: np.ndarray, quality: float | None) -> container.Alpha:
+def _alpha_chunk(alpha: np.ndarray, quality: float | None, threads: int) -> container.Alpha:
     """The ALPHA chunk of an alpha plane: a stream of it at ``quality``, or lossless: then
     also through its level table when it has few levels and that stream is shorter
     (:mod:`spikecodec.alpha`)."""
     if quality is not None:
-        return container.Alpha(encode(alpha, quality, strip=True))
-    plain = container.Alpha(encode(alpha, lossless=True, strip=True))
+        return container.Alpha(encode(alpha, quality, strip=True, threads=threads))
+    plain = container.Alpha(encode(alpha, lossless=True, strip=True, threads=threads))
     levels = levels_of(alpha)
     if levels is None:
         return plain
-    indexed = encode(level_indices(alpha, levels), lossless=True, strip=True)
+    indexed = encode(level_indices(alpha, levels), lossless=True, strip=True, threads=threads)
     indexed = container.Alpha(indexed, tuple(int(v) for v in levels))
     depth = 8 * alpha.dtype.itemsize
     return min(plain, indexed, key=lambda chunk: len(chunk.payload(depth)))
@@ -587,14 +637,15 @@ def image_from_counts(header: Header, counts: list[np.ndarray], level: int = 0) 
     return _image(header, states, release=True)
 
 
-def _counts(stream: container.Stream, until, until_ms) -> list[PlaneState]:
-    """The counts of a stream read, up to the instant asked for."""
+def _counts(stream: container.Stream, until, until_ms, threads: int) -> list[PlaneState]:
+    """The counts of a stream read, up to the instant asked for, on ``threads`` threads."""
     header = stream.header
     instant = listening_instant(header.T, until, until_ms)
     slices, partial = stream.slices, stream.partial
     if instant is not None:
         slices, partial = container.emitted_by(stream, instant)
-    return decode_slices(_stream_layouts(header), header.slices, slices, partial)
+    payloads = container.stripe_payloads(slices, partial, header.stripes)
+    return decode_stripes(_stream_layouts(header), header.slices, payloads, threads)
 
 
 def decode_counts(
@@ -604,26 +655,28 @@ def decode_counts(
     until_ms: float | None = None,
     strict: bool = False,
     max_pixels: int = container.MAX_IMAGE_PIXELS,
+    threads: int | None = None,
 ) -> tuple[Header, list[PlaneState]]:
     """The spike counts a stream carries, as far as it reaches (or up to ``until``): the header
     and one :class:`~spikecodec.entropy.PlaneState` per colour plane (``state.counts()`` are
     the counts at the instants ``T/2**state.level``). Parameters as in :func:`decode`."""
+    threads = _threads(threads)
     stream = _open(data, max_pixels, strict)
-    return stream.header, _counts(stream, until, until_ms)
+    return stream.header, _counts(stream, until, until_ms, threads)
 
 
-def _colour(data: bytes) -> np.ndarray:
+def _colour(data: bytes, threads: int) -> np.ndarray:
     """The colour image of a whole stream (without its alpha plane): what rate control
     measures."""
     stream = _open(data, container.MAX_IMAGE_PIXELS, False)
-    return _image(stream.header, _counts(stream, None, None))
+    return _image(stream.header, _counts(stream, None, None, threads))
 
 
-def _alpha(stream: container.Stream, max_pixels: int) -> np.ndarray | None:
+def _alpha(stream: container.Stream, max_pixels: int, threads: int) -> np.ndarray | None:
     """The alpha plane of a stream read (its ALPHA chunk's stream, checked whole), or None."""
     if stream.alpha is None:
         return None
-    samples = decode(stream.alpha.stream, strict=True, max_pixels=max_pixels)
+    samples = decode(stream.alpha.stream, strict=True, max_pixels=max_pixels, threads=threads)
     return indexed_levels(samples, stream.alpha.levels) if stream.alpha.levels else samples
 
 
@@ -636,6 +689,7 @@ def decode(
     max_pixels: int = container.MAX_IMAGE_PIXELS,
     with_info: bool = False,
     auto_orient: bool = False,
+    threads: int | None = None,
 ):
     """Decompress a ``.spk`` byte string into a uint8 array (H, W) or (H, W, 3), or, for an
     image with alpha, (H, W, 2) or (H, W, 4) with the alpha plane last (whole at every instant);
@@ -662,12 +716,16 @@ def decode(
         ``Image.info`` (``"icc_profile"``, ``"exif"``, ``"xmp"``: bytes, those present).
     auto_orient : bool
         Turn the image upright as its EXIF orientation says (the EXIF returned then says 1).
+    threads : int, optional
+        Decode a stream's stripes on this many threads (by default every core this process
+        may use); the image does not depend on it.
     """
     flag("with_info", with_info)
     flag("auto_orient", auto_orient)
+    threads = _threads(threads)
     stream = _open(data, max_pixels, strict)
-    image = _image(stream.header, _counts(stream, until, until_ms), release=True)
-    alpha = _alpha(stream, max_pixels)
+    image = _image(stream.header, _counts(stream, until, until_ms, threads), release=True)
+    alpha = _alpha(stream, max_pixels, threads)
     if alpha is not None:
         image = with_alpha(image, alpha)
     info = dict(stream.metadata)
@@ -677,17 +735,24 @@ def decode(
 
 
 def decode_progressive(
-    data: bytes, *, strict: bool = False, max_pixels: int = container.MAX_IMAGE_PIXELS
+    data: bytes,
+    *,
+    strict: bool = False,
+    max_pixels: int = container.MAX_IMAGE_PIXELS,
+    threads: int | None = None,
 ) -> Iterator[tuple[float, np.ndarray]]:
     """Yield ``(t, image)`` after each time slice the stream holds: ``t`` in ms is the instant
-    the slice completes (for a partial last slice, the instant its bytes reach)."""
+    the slice completes (for a partial last slice, the instant its bytes reach). Parameters as
+    in :func:`decode`."""
+    threads = _threads(threads)
     stream = _open(data, max_pixels, strict)
     header, partial = stream.header, stream.partial
-    alpha = _alpha(stream, max_pixels)
+    alpha = _alpha(stream, max_pixels, threads)
     instants = slice_instants(header)
     payloads = len(stream.slices) + bool(partial)
     layouts = _stream_layouts(header)
-    for s, states in enumerate(iter_decode_slices(layouts, header.slices, stream.slices, partial)):
+    stripes = container.stripe_payloads(stream.slices, partial, header.stripes)
+    for s, states in enumerate(iter_decode_stripes(layouts, header.slices, stripes, threads)):
         t = instants[s]
         if s == payloads - 1 and partial:
             start = instants[s - 1] if s else 0.0

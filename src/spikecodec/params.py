@@ -32,6 +32,7 @@ __all__ = [
     "DEPTHS",
     "ENCODE_OPTIONS",
     "MAX_SLICES",
+    "MAX_STRIPES",
     "MODES",
     "PARAM_MAX",
     "PARAM_MIN",
@@ -50,6 +51,8 @@ __all__ = [
     "plane_shapes",
     "positive",
     "slice_instants",
+    "stripe_limit",
+    "stripe_rows",
     "whole",
 ]
 
@@ -97,6 +100,8 @@ PLANE_WEIGHTS = (np.linalg.inv(RGB_TO_YCOCG) ** 2).sum(axis=0)
 squared column norms of the inverse colour matrix, 3, 2 and 3."""
 MAX_SLICES = 31
 """Time slices at most: counts stay below ``2**31``, which the decoder holds in int32."""
+MAX_STRIPES = 4096
+"""The most stripes a stream may have (:attr:`Header.stripes`)."""
 PARAM_MIN = 1e-30
 PARAM_MAX = 1e30
 """R, C, T (ms), theta and chroma lie in ``[PARAM_MIN, PARAM_MAX]``: far wider than any use, and
@@ -122,6 +127,9 @@ class Header:
     transform ``colour``, an index of :data:`REVERSIBLE_COLOURS`) and one threshold ``theta``
     for every band and plane, so that the last slice's counts are the integer coefficients
     themselves. ``alpha`` says the image has an alpha plane (the stream's ALPHA chunk).
+    ``stripes`` is the number of stripes, bands of block rows whose counts are coded
+    independently, each slice holding one sub-stream of each (:func:`stripe_rows`, the
+    stream's STRIPES chunk): a decoder runs them at once on several cores.
     """
 
     mode: str
@@ -141,6 +149,7 @@ class Header:
     transform: int = LAPPED
     colour: int = 0
     alpha: bool = False
+    stripes: int = 1
 
     @property
     def reversible(self) -> bool:
@@ -323,6 +332,19 @@ def plane_shapes(header: Header) -> list[tuple[int, int]]:
         return [(h, w)]
     chroma = ((h + 1) // 2, (w + 1) // 2) if header.subsampling == "4:2:0" else (h, w)
     return [(h, w), chroma, chroma]
+
+
+def stripe_limit(header: Header) -> int:
+    """The most stripes a stream of ``header`` may have: one block row of every colour plane
+    each (the fewest rows of any plane), and at most :data:`MAX_STRIPES`."""
+    return min(MAX_STRIPES, *(block_grid(shape)[0] for shape in plane_shapes(header)))
+
+
+def stripe_rows(rows: int, stripes: int) -> list[tuple[int, int]]:
+    """The block rows ``[start, stop)`` of each of ``stripes`` stripes of a plane of ``rows``
+    block rows: stripe ``k`` starts at ``floor(k * rows / stripes)``."""
+    bounds = [k * rows // stripes for k in range(stripes + 1)]
+    return list(zip(bounds[:-1], bounds[1:]))
 
 
 def chroma_factor(header: Header, plane: int) -> float:

@@ -10,11 +10,20 @@ from hypothesis import strategies as st
 
 from spikecodec.entropy import (
     Layout,
-    decode_slices,
+    decode_stripes,
     encode_slices,
-    iter_decode_slices,
+    iter_decode_stripes,
     number_of_slices,
 )
+
+
+def decode_slices(layouts, slices, chunks, partial=b""):
+    """The states a stream of one stripe decodes to."""
+    return decode_stripes(layouts, slices, [(chunks, partial)])
+
+
+def iter_decode_slices(layouts, slices, chunks):
+    return iter_decode_stripes(layouts, slices, [(chunks, b"")])
 
 
 def random_counts(seed: int, blocks: tuple[int, int], top: int, density: float) -> np.ndarray:

@@ -72,7 +72,7 @@ def assert_image(image, expected) -> None:
 def test_the_index_lists_every_file_and_the_format_version():
     assert INDEX["format_version"] == container.FORMAT_VERSION
     assert sorted(IDS) == sorted(p.name for p in VECTORS.glob("*.spk"))
-    assert sum(entry["size"] for entry in ENTRIES) < 16384  # a few KB in all
+    assert sum(entry["size"] for entry in ENTRIES) < 20480  # a few KB in all
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
@@ -86,7 +86,8 @@ def test_the_file_and_its_header(entry):
 @pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
 def test_the_chunks_are_in_the_documented_order(entry):
     """FORMAT.md section 3, read off the tags: the header, a lossless or 16-bit stream's
-    SAMPLES chunk (10 bytes, 11 with a colour byte), an ALPHA chunk, the metadata chunks (each
+    SAMPLES chunk (10 bytes, 11 with a colour byte), a striped stream's STRIPES chunk (10
+    bytes), an ALPHA chunk, the metadata chunks (each
     at most once), then only slices, at most S; a cut vector ends inside a slice or a slice's
     head."""
     data = data_of(entry)
@@ -100,6 +101,9 @@ def test_the_chunks_are_in_the_documented_order(entry):
     assert reversible == ("lossless" in entry["encode"])
     assert samples == (reversible or entry["header"]["depth"] == 16)
     kinds = kinds[samples:]
+    stripes = kinds[:1] == [5]
+    assert stripes == (entry["header"]["stripes"] > 1) == ("stripes" in entry["encode"])
+    kinds = kinds[stripes:]
     alpha = kinds[:1] == [4]
     assert alpha == entry["header"]["alpha"] == ("alpha" in entry["source"])
     kinds = kinds[alpha:]
@@ -110,7 +114,8 @@ def test_the_chunks_are_in_the_documented_order(entry):
     stream = container.unpack(data)
     alpha_bytes = 8 + len(stream.alpha.payload(entry["header"]["depth"])) if alpha else 0
     samples_bytes = (10 + (entry["header"]["transform"] == 2)) * samples
-    assert stream.first_slice == container.HEADER_SIZE + samples_bytes + alpha_bytes + sum(
+    before = container.HEADER_SIZE + samples_bytes + 10 * stripes + alpha_bytes
+    assert stream.first_slice == before + sum(
         8 + len(bytes.fromhex(value)) for value in entry["metadata"].values()
     )
     assert (pos == len(data)) == (entry["truncate"] is None)

@@ -201,6 +201,29 @@ VECTORS = [
         {"quality": 75},
         "middle of the largest slice",
     ),
+    (
+        "stripes-rgb420-32x96.spk",
+        "two stripes (a STRIPES chunk), RGB 4:2:0, odd block rows: 4 luma and 2 chroma block "
+        "rows cut 2-2 and 1-1",
+        ("kodim23", (64, 96), (96, 192), False),
+        {"quality": 40, "subsampling": "4:2:0", "stripes": 2},
+        None,
+    ),
+    (
+        "cut-stripes-gray-48x64.spk",
+        "three stripes (2-2-2 block rows), cut inside its largest time slice: stripes before "
+        "the cut a bit-plane further than those after it",
+        ("kodim05", (96, 144), (120, 184), True),
+        {"quality": 60, "stripes": 3},
+        "middle of the largest slice",
+    ),
+    (
+        "stripes-gray16a-24x32.spk",
+        "16-bit gray and alpha in three stripes: SAMPLES, STRIPES and ALPHA chunks in their order",
+        ("kodim23", (96, 120), (120, 152), "gray16", "mask"),
+        {"quality": 50, "stripes": 3},
+        None,
+    ),
 ]
 
 

@@ -34,7 +34,12 @@ def run(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SpikeCodecWarning)
         image, info = sc.decode(
-            data, strict=args.strict, until=args.until, with_info=True, auto_orient=args.auto_orient
+            data,
+            strict=args.strict,
+            until=args.until,
+            with_info=True,
+            auto_orient=args.auto_orient,
+            threads=args.threads,
         )
         encoded = output.image_file_bytes(image, fmt, info, args.quality)
     for warning in caught:
@@ -64,6 +69,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--auto-orient",
         action="store_true",
         help="turn the image upright as its EXIF orientation says (else kept as metadata)",
+    )
+    p.add_argument(
+        "--threads", type=int, help="threads to decode the stripes with (default: every core)"
     )
     p.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
     output.add_verbosity(p)

@@ -10,7 +10,8 @@ The rate is a quality (``-q``, libjpeg's scale), a threshold (``--theta``), loss
 with ``-q``, ``--theta`` or ``--lossless`` that stream is cut). An image with alpha keeps its
 alpha plane, lossless unless ``--alpha-q`` gives it a quality (cwebp's ``-alpha_q``), a fully
 opaque one only with ``--keep-alpha``. Many images are encoded over
-``--jobs`` processes (default: every core) with a progress bar; a file that fails is reported
+``--jobs`` processes (default: every core, each image then on one thread unless ``--threads``
+says otherwise) with a progress bar; a file that fails is reported
 and the rest go on, and the exit code says whether any failed. The output path is checked
 before any work: its folder exists, it is not a folder, it ends in ``.spk``, and it exists only
 with ``--force``.
@@ -47,6 +48,8 @@ _NEURONS = (
     "strip",
     "alpha_quality",
     "keep_alpha",
+    "stripes",
+    "threads",
 )
 _TARGETS = {"bpp": "target_bpp", "bytes": "target_bytes", "psnr": "target_psnr"}
 
@@ -106,6 +109,8 @@ def _batch(args: argparse.Namespace, options: dict) -> int:
     out = Path(args.out)
     if not out.is_dir():
         raise ParameterError(f"--out {out}: no such folder")
+    if args.threads is None:
+        options = {**options, "threads": 1}  # the processes share the cores
     jobs = []
     for source, relative in _images(args.inputs, args.recursive):
         destination = out / relative.with_suffix(".spk")
@@ -208,6 +213,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         action="store_const",
         const=True,
         help="keep a fully opaque alpha plane (dropped by default)",
+    )
+    p.add_argument(
+        "--stripes",
+        type=int,
+        help="independently coded stripes (default: one per megapixel from two megapixels on)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        help="threads per image (default: every core; 1 per image with --out); same bytes",
     )
     p.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
     output.add_verbosity(p)

@@ -41,6 +41,9 @@ def run(args: argparse.Namespace) -> None:
         table = f", {len(stream.alpha.levels)} levels" if stream.alpha.levels else ""
         print(f"alpha       {how}{table} ({len(stream.alpha.stream)} bytes)")
     print(f"time slices {header.slices} ({len(chunks)} complete)")
+    if header.stripes > 1:
+        rows = -(-header.height // 8)
+        print(f"stripes     {header.stripes} (about {rows / header.stripes:.1f} block rows each)")
     if header.cut:
         where = f"inside slice {len(chunks)}" if partial.declared else "at a slice end"
         print(f"cut         on purpose {where} (a cut stream)")

@@ -45,9 +45,8 @@ __all__ = [
     "STEPS",
     "Layout",
     "PlaneState",
-    "decode_slices",
+    "decode_into",
     "encode_slices",
-    "iter_decode_slices",
     "number_of_slices",
 ]
 
@@ -106,6 +105,11 @@ class PlaneState:
     def counts(self) -> np.ndarray:
         """The signed counts, each at its own instant ``T / 2**level``."""
         return self.sign.astype(np.int64) * self.prefix
+
+    def rows(self, start: int, stop: int) -> PlaneState:
+        """The state of block rows ``start:stop``, a view: decoding into it fills this one."""
+        view = (a[start:stop] for a in self.arrays)
+        return PlaneState(*view, self.chroma, self.weights, self.geometry)
 
 
 def number_of_slices(counts: list[np.ndarray]) -> int:
@@ -241,10 +245,12 @@ def encode_slices(counts: list[np.ndarray], layouts: list[Layout], slices: int) 
     return payloads
 
 
-def _decode_into(
-    states: list[PlaneState], slices: int, chunks: list[bytes], partial: bytes
+def decode_into(
+    states: list[PlaneState], slices: int, chunks: list[bytes], partial: bytes = b""
 ) -> Iterator[int]:
-    """Decode the slices present into ``states``, yielding the index of each slice done."""
+    """Decode the slices present (the last maybe partial) into ``states``, one per colour
+    plane, empty at ``T / 2**slices`` (:meth:`PlaneState.empty`), yielding the index of each
+    slice once it is done."""
     models = new_models(CONTEXTS)
     blocks = [_Blocks(st) for st in states]
     payloads = [(c, True) for c in chunks[:slices]] + ([(partial, False)] if partial else [])
@@ -254,24 +260,3 @@ def _decode_into(
         yield s
         if sl.exhausted:
             return
-
-
-def iter_decode_slices(
-    layouts: list[Layout], slices: int, chunks: list[bytes], partial: bytes = b""
-) -> Iterator[list[PlaneState]]:
-    """Decode the time slices present one by one (the last maybe partial, decoded as far as
-    its bytes reach), yielding the states after each: one :class:`PlaneState` per colour
-    plane, each count known at the latest instant reached for it (updated in place)."""
-    states = [PlaneState.empty(layout, slices) for layout in layouts]
-    for _ in _decode_into(states, slices, chunks, partial):
-        yield states
-
-
-def decode_slices(
-    layouts: list[Layout], slices: int, chunks: list[bytes], partial: bytes = b""
-) -> list[PlaneState]:
-    """The states after decoding every slice present (see :func:`iter_decode_slices`)."""
-    states = [PlaneState.empty(layout, slices) for layout in layouts]
-    for _ in _decode_into(states, slices, chunks, partial):
-        pass
-    return states

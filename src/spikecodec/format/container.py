@@ -122,6 +122,7 @@ from ..params import (
     Header,
     domain_error,
     slice_instants,
+    stripe_limit,
 )
 
 __all__ = [
@@ -140,15 +141,26 @@ __all__ = [
     "chunk_head",
     "cut_stream",
     "emitted_by",
+    "join_stripes",
     "pack",
     "read_header",
+    "stripe_payloads",
     "unpack",
 ]
 
 MAGIC = b"\x89SPK"
 FORMAT_VERSION = 12
 MAX_IMAGE_PIXELS = 178_956_970  # Pillow's DecompressionBombError limit: 2 * Image.MAX_IMAGE_PIXELS
-TYPES = {1: "HEADER", 2: "SLICE", 3: "SAMPLES", 4: "ALPHA", 8: "ICC", 9: "EXIF", 10: "XMP"}
+TYPES = {
+    1: "HEADER",
+    2: "SLICE",
+    3: "SAMPLES",
+    4: "ALPHA",
+    5: "STRIPES",
+    8: "ICC",
+    9: "EXIF",
+    10: "XMP",
+}
 """The chunk types this reader knows, by number (1-7 critical, 8-15 ancillary)."""
 METADATA = {8: "icc_profile", 9: "exif", 10: "xmp"}
 """The metadata chunks, by type, and their keys in :attr:`Stream.metadata` (Pillow's)."""
@@ -159,7 +171,10 @@ _SAMPLES_TYPE = 3
 _SAMPLES = struct.Struct("<BB")  # depth, transform (then colour u8 for transform 2)
 _SAMPLES_MAX = _SAMPLES.size + 1
 _ALPHA_TYPE = 4
-_FIRST = (_SAMPLES_TYPE, _ALPHA_TYPE)  # the critical chunks that belong with the header
+_STRIPES_TYPE = 5
+_STRIPES = struct.Struct("<H")  # the number of stripes
+_LENGTH = struct.Struct("<I")  # a sub-stream's length in a slice's table
+_FIRST = (_SAMPLES_TYPE, _STRIPES_TYPE, _ALPHA_TYPE)  # the critical chunks with the header
 _ANCILLARY = 8  # types from here on may be skipped
 _MAX_LENGTH = (1 << 28) - 1
 _MODES = (("L", "4:2:0"), ("RGB", "4:2:0"), ("RGB", "4:4:4"))  # the mode byte's meanings
@@ -260,6 +275,13 @@ def pack(
         except SpikeCodecError as err:
             raise ParameterError(f"not an alpha plane of this image: {err}") from err
         before = _chunk(_ALPHA_TYPE, payload) + before
+    if header.stripes != 1:
+        stripes = _STRIPES.pack(header.stripes) if 1 < header.stripes < 1 << 16 else b""
+        try:
+            _stripes(header, stripes)
+        except SpikeCodecError as err:
+            raise ParameterError(f"not a header a reader would take: {err}") from err
+        before = _chunk(_STRIPES_TYPE, stripes) + before
     if header.reversible or header.depth != 8:
         samples = _SAMPLES.pack(header.depth, header.transform)
         if header.transform == REVERSIBLE:
@@ -292,6 +314,72 @@ def _samples(header: Header, payload: bytes) -> Header:
     if colour >= (len(REVERSIBLE_COLOURS) if header.mode == "RGB" else 1):
         raise CorruptStreamError(f"unknown reversible colour transform {colour} ({header.mode})")
     return replace(header, depth=depth, transform=transform, colour=colour)
+
+
+def _stripes(header: Header, payload: bytes) -> Header:
+    """The header with what a ``STRIPES`` chunk's payload says (checked)."""
+    if len(payload) != _STRIPES.size:
+        raise CorruptStreamError(f"a STRIPES chunk of {len(payload)} bytes (it has 2)")
+    (stripes,) = _STRIPES.unpack(payload)
+    most = stripe_limit(header)
+    if not 2 <= stripes <= most:
+        raise CorruptStreamError(
+            f"{stripes} stripes (a stream of this image's planes has 2 to {most})"
+        )
+    return replace(header, stripes=stripes)
+
+
+def join_stripes(parts: list[bytes]) -> bytes:
+    """A time slice's payload of its stripes' sub-streams: with one stripe, its sub-stream;
+    with ``n``, the lengths of the first ``n - 1`` (u32 each) and the ``n`` one after the
+    other."""
+    if len(parts) == 1:
+        return bytes(parts[0])
+    table = b"".join(_LENGTH.pack(len(part)) for part in parts[:-1])
+    return table + b"".join(parts)
+
+
+def _stripe_lengths(payload: bytes, declared: int, stripes: int) -> list[int] | None:
+    """The lengths of the sub-streams of a slice of ``declared`` bytes (``payload`` those
+    present), or None while its table is not all there; :class:`CorruptStreamError` if they
+    do not fit in the slice."""
+    table = _LENGTH.size * (stripes - 1)
+    if declared < table:
+        raise CorruptStreamError(f"a slice of {declared} bytes, shorter than its stripes' table")
+    if len(payload) < table:
+        return None
+    lengths = list(struct.unpack_from(f"<{stripes - 1}I", payload))
+    last = declared - table - sum(lengths)
+    if last < 0:
+        raise CorruptStreamError(
+            f"sub-streams of {sum(lengths)} bytes in a slice of {declared - table} past its table"
+        )
+    return [*lengths, last]
+
+
+def stripe_payloads(
+    slices: list[bytes], partial: PartialChunk, stripes: int
+) -> list[tuple[list[bytes], bytes]]:
+    """Per stripe, its sub-streams of the whole ``slices`` and the bytes present of its
+    sub-stream in the ``partial`` slice (empty if none: a sub-stream wholly present counts as
+    whole). Tables checked (:class:`CorruptStreamError`)."""
+    if stripes == 1:
+        return [(list(slices), partial)]
+    per_stripe: list[tuple[list[bytes], bytes]] = [([], b"") for _ in range(stripes)]
+    for payload in [*slices, partial] if partial else slices:
+        declared = getattr(payload, "declared", len(payload))
+        lengths = _stripe_lengths(payload, declared, stripes)
+        if lengths is None:
+            break
+        start = _LENGTH.size * (stripes - 1)
+        for k, length in enumerate(lengths):
+            part = payload[start : start + length]
+            if len(part) == length:
+                per_stripe[k][0].append(part)
+            elif part:
+                per_stripe[k] = (per_stripe[k][0], part)
+            start += length
+    return per_stripe
 
 
 @dataclass(frozen=True)
@@ -400,31 +488,35 @@ def _read_header(data: bytes, max_pixels: int) -> tuple[Header, int]:
 
 
 def read_header(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> Header:
-    """Parse and check the header, and the SAMPLES chunk after it if there is one; raise a
-    :class:`SpikeCodecError` subclass if either is bad. ``Header.alpha`` says whether the head
-    of an ALPHA chunk follows (the chunk itself is read by :func:`unpack`)."""
-    data = bytes(data[: HEADER_SIZE + 2 * CHUNK_HEAD_SIZE + _SAMPLES_MAX])
+    """Parse and check the header, and the SAMPLES and STRIPES chunks after it if there are;
+    raise a :class:`SpikeCodecError` subclass if one is bad. ``Header.alpha`` says whether the
+    head of an ALPHA chunk follows (the chunk itself is read by :func:`unpack`)."""
+    data = bytes(data[: HEADER_SIZE + 3 * CHUNK_HEAD_SIZE + _SAMPLES_MAX + _STRIPES.size])
     header, size = _read_header(data[:HEADER_SIZE], max_pixels)
     data = data[:size]  # chunks past the declared end are not the stream's
-    if len(data) < HEADER_SIZE + CHUNK_HEAD_SIZE:
-        return header
-    kind, length, crc = chunk_head(data, HEADER_SIZE)
-    if kind == _ALPHA_TYPE:
-        return replace(header, alpha=True)
-    if kind != _SAMPLES_TYPE:
-        return header
-    if not _SAMPLES.size <= length <= _SAMPLES_MAX:
-        raise CorruptStreamError(f"a SAMPLES chunk of {length} bytes (it has 2 or 3)")
-    payload = data[HEADER_SIZE + CHUNK_HEAD_SIZE :]
-    if len(payload) < length:
-        raise TruncatedStreamError(
-            f"the stream ends inside its SAMPLES chunk, at {len(data)} bytes"
-        )
-    if _crc(kind, length, payload[:length]) != crc:
-        raise CorruptStreamError("the SAMPLES chunk fails its checksum")
-    header = _samples(header, payload[:length])
-    after = HEADER_SIZE + CHUNK_HEAD_SIZE + length
-    if len(data) >= after + CHUNK_HEAD_SIZE and chunk_head(data, after)[0] == _ALPHA_TYPE:
+    pos = HEADER_SIZE
+    for expected, sizes, read in (
+        (_SAMPLES_TYPE, (_SAMPLES.size, _SAMPLES_MAX), _samples),
+        (_STRIPES_TYPE, (_STRIPES.size, _STRIPES.size), _stripes),
+    ):
+        if len(data) < pos + CHUNK_HEAD_SIZE:
+            return header
+        kind, length, crc = chunk_head(data, pos)
+        if kind != expected:
+            continue
+        name = TYPES[kind]
+        if not sizes[0] <= length <= sizes[1]:
+            raise CorruptStreamError(f"a {name} chunk of {length} bytes")
+        payload = data[pos + CHUNK_HEAD_SIZE : pos + CHUNK_HEAD_SIZE + length]
+        if len(payload) < length:
+            raise TruncatedStreamError(
+                f"the stream ends inside its {name} chunk, at {len(data)} bytes"
+            )
+        if _crc(kind, length, payload) != crc:
+            raise CorruptStreamError(f"the {name} chunk fails its checksum")
+        header = read(header, payload)
+        pos += CHUNK_HEAD_SIZE + length
+    if len(data) >= pos + CHUNK_HEAD_SIZE and chunk_head(data, pos)[0] == _ALPHA_TYPE:
         header = replace(header, alpha=True)
     return header
 
@@ -508,8 +600,10 @@ def unpack(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> Stream:
         name = TYPES.get(kind, f"type {kind}")
         if kind == _SAMPLES_TYPE and pos != HEADER_SIZE:
             raise damaged("a SAMPLES chunk not right after the header")
-        if kind == _ALPHA_TYPE and any(c[0] != "SAMPLES" for c in stream.chunks):
-            raise damaged("an ALPHA chunk not right after the header and SAMPLES")
+        if kind == _STRIPES_TYPE and any(c[0] != "SAMPLES" for c in stream.chunks):
+            raise damaged("a STRIPES chunk not right after the header and SAMPLES")
+        if kind == _ALPHA_TYPE and any(c[0] not in ("SAMPLES", "STRIPES") for c in stream.chunks):
+            raise damaged("an ALPHA chunk not right after the header, SAMPLES and STRIPES")
         if kind < _ANCILLARY and kind not in (SLICE_TYPE, *_FIRST):
             raise damaged(f"critical chunk {name} that this reader does not know where it is")
         if kind != SLICE_TYPE and stream.slices:
@@ -526,6 +620,11 @@ def unpack(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> Stream:
             # transit (whose last bytes cannot be checked).
             if (len(payload) == length or complete) and not ok:
                 raise damaged("checksum mismatch (damaged payload or length field)")
+            if header.stripes > 1:
+                try:
+                    _stripe_lengths(payload, length, header.stripes)
+                except CorruptStreamError as err:
+                    raise damaged(str(err)) from None
             if len(payload) < length:
                 stream.partial = PartialChunk(payload, length)
                 break
@@ -542,6 +641,10 @@ def unpack(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> Stream:
             if not ok:
                 raise CorruptStreamError("the SAMPLES chunk fails its checksum")
             stream.header = header = _samples(header, payload)
+        elif kind == _STRIPES_TYPE:
+            if not ok:
+                raise CorruptStreamError("the STRIPES chunk fails its checksum")
+            stream.header = header = _stripes(header, payload)
         elif kind == _ALPHA_TYPE:
             if not ok:
                 raise CorruptStreamError("the ALPHA chunk fails its checksum")
