@@ -25,14 +25,23 @@ def two_megapixels():
     return textured(1024, 2048)
 
 
-def test_the_encoder_writes_a_stripe_per_megapixel_from_two_on(two_megapixels):
+def test_the_encoder_writes_a_stripe_per_8_megapixels(monkeypatch, two_megapixels):
+    """The rule, on an image small enough to test: with stripes of 2**14 blocks (the rule's
+    2**17 scaled down), 2 megapixels make 2 stripes, fewer make one, and a stripe has at least
+    16 luma block rows."""
+    from spikecodec import codec
+
+    assert codec.STRIPE_BLOCKS == 1 << 17 and codec.STRIPE_ROWS == 16
+    monkeypatch.setattr(codec, "STRIPE_BLOCKS", 1 << 14)
     data = sc.encode(two_megapixels, 30)
-    assert container.read_header(data).stripes == 2  # 32768 blocks, 2**14 each
+    assert container.read_header(data).stripes == 2  # 32768 blocks
     assert "STRIPES" in [name for name, *_ in container.unpack(data).chunks]
-    small = two_megapixels[:1000]  # below two megapixels: one stripe, no STRIPES chunk
+    small = two_megapixels[:1000]  # below 2**15 blocks: one stripe, no STRIPES chunk
     assert container.read_header(sc.encode(small, 30)).stripes == 1
-    tall = textured(2048, 16)  # 512 blocks: far below a megapixel
-    assert container.read_header(sc.encode(tall, 30)).stripes == 1
+    wide = textured(256, 8192)  # 32768 blocks but 32 rows: 2 stripes of 16 rows
+    assert container.read_header(sc.encode(wide, 30)).stripes == 2
+    flat = textured(128, 16384)  # 32768 blocks in 16 rows: one stripe
+    assert container.read_header(sc.encode(flat, 30)).stripes == 1
 
 
 def test_one_stripe_is_the_stream_without_stripes():

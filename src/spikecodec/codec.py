@@ -26,11 +26,13 @@ colour image and, in the stream's ALPHA chunk, a grayscale stream of the alpha p
 by default, else at its own quality), ahead of the time slices: every instant of the stream
 has the whole alpha plane. A fully opaque plane is dropped unless asked to keep it.
 
-Stripes: an image of two megapixels or more is coded in stripes of about a megapixel each
+Stripes: an image of 16.8 megapixels or more is coded in stripes of at least 8.4 megapixels
 (:data:`STRIPE_BLOCKS` luma blocks, :mod:`.entropy.stripes`), which the encoder and the
 decoder run at once on ``threads`` cores (by default all those the process may use), the bytes
 the same whatever their number; a smaller image is one stripe, its stream as it was before
-stripes.
+stripes. Each stripe's models learn each slice's statistics afresh, which costs about 0.5 % of
+the bytes for two stripes and 0.5 % more for each doubling, whatever their size (docs/design.md,
+stripes): worth it where a decode takes long enough for the cores to matter.
 
 The chroma resolution is the encoder's choice per image (``subsampling="auto"``): both are
 quantized and coded on a quarter of the image's rows, and the one of the lower cost
@@ -115,9 +117,8 @@ __all__ = [
 ]
 
 
-STRIPE_BLOCKS = 1 << 14
-"""The luma blocks of an automatic stripe at least (a megapixel): what independent stripes
-cost in rate falls with their size (docs/design.md, stripes)."""
+STRIPE_BLOCKS = 1 << 17
+"""The luma blocks of an automatic stripe at least (8.4 megapixels)."""
 STRIPE_ROWS = 16
 """The luma block rows of an automatic stripe at least (128 pixel rows)."""
 
@@ -426,9 +427,9 @@ def encode(
     before the time slices (a cut keeps it) and counts in a target's bytes; ``target_psnr`` is
     that of the colour image.
 
-    ``stripes`` sets the number of independently coded stripes (by default one per megapixel
-    of an image of two or more, see the module docstring), coded on ``threads`` threads (by
-    default every core); the bytes do not depend on ``threads``.
+    ``stripes`` sets the number of independently coded stripes (by default one per 8.4
+    megapixels, see the module docstring), coded on ``threads`` threads (by default every
+    core); the bytes do not depend on ``threads``.
     """
     array, info = load_image(image, with_info=True, deep=True, alpha=True)
     metadata = _metadata(
@@ -585,9 +586,11 @@ def _deep_image(header: Header, planes: list[np.ndarray]) -> np.ndarray:
     return np.rint(np.clip(image, 0.0, 255.0) * 257.0).astype(np.uint16)
 
 
-def _image(header: Header, states: list[PlaneState], release: bool = False) -> np.ndarray:
+def _image(
+    header: Header, states: list[PlaneState], release: bool = False, threads: int = 1
+) -> np.ndarray:
     """The image of the planes' counts (``release``: the states are taken out of ``states`` as
-    they are used, :func:`_planes`)."""
+    they are used, :func:`_planes`; the colour conversion on up to ``threads`` threads)."""
     if header.reversible:
         return _reversible_image(header, states, release)
     quantizer = _quantizer(header)
@@ -599,7 +602,7 @@ def _image(header: Header, states: list[PlaneState], release: bool = False) -> n
     planes = _planes(header, states, make, release)
     if header.depth > 8:
         return _deep_image(header, planes)
-    return colour_image(planes, header.subsampling)
+    return colour_image(planes, header.subsampling, threads)
 
 
 def image_from_counts(header: Header, counts: list[np.ndarray], level: int = 0) -> np.ndarray:
@@ -669,7 +672,7 @@ def _colour(data: bytes, threads: int) -> np.ndarray:
     """The colour image of a whole stream (without its alpha plane): what rate control
     measures."""
     stream = _open(data, container.MAX_IMAGE_PIXELS, False)
-    return _image(stream.header, _counts(stream, None, None, threads))
+    return _image(stream.header, _counts(stream, None, None, threads), threads=threads)
 
 
 def _alpha(stream: container.Stream, max_pixels: int, threads: int) -> np.ndarray | None:
@@ -724,7 +727,8 @@ def decode(
     flag("auto_orient", auto_orient)
     threads = _threads(threads)
     stream = _open(data, max_pixels, strict)
-    image = _image(stream.header, _counts(stream, until, until_ms, threads), release=True)
+    states = _counts(stream, until, until_ms, threads)
+    image = _image(stream.header, states, release=True, threads=threads)
     alpha = _alpha(stream, max_pixels, threads)
     if alpha is not None:
         image = with_alpha(image, alpha)
@@ -757,5 +761,5 @@ def decode_progressive(
         if s == payloads - 1 and partial:
             start = instants[s - 1] if s else 0.0
             t = start + (t - start) * len(partial) / partial.declared
-        image = _image(header, states)
+        image = _image(header, states, threads=threads)
         yield float(t), image if alpha is None else with_alpha(image, alpha)

@@ -21,6 +21,7 @@ from spikecodec.transform.colour import (
     rgb_to_reversible,
     rgb_to_ycocg_420,
     ycocg420_to_rgb,
+    ycocg_to_rgb,
 )
 
 shapes = st.tuples(st.integers(1, 40), st.integers(1, 40))
@@ -251,3 +252,18 @@ def test_the_float_inverse_of_ycocg_r_is_linear():
     np.testing.assert_allclose(rgb[..., 1], y + cg / 2)
     np.testing.assert_allclose(rgb[..., 0], y - cg / 2 + co / 2)
     np.testing.assert_allclose(rgb[..., 2], y - cg / 2 - co / 2)
+
+
+@pytest.mark.parametrize("rows", [255, 256, 511, 512, 769, 1025])
+def test_bands_of_rows_on_threads_convert_as_one(rows):
+    """The conversion back to RGB in bands of rows (at least 256 each) on threads gives the
+    image of one pass, the upsampled chroma across the bands' edges included."""
+    rng = np.random.default_rng(rows)
+    y = rng.uniform(-20, 275, (rows, 37))
+    cb, cr = (rng.uniform(-20, 275, ((rows + 1) // 2, 19)) for _ in range(2))
+    whole = ycocg420_to_rgb(y, cb, cr)
+    assert_same_rgb(whole, y, cb, cr)
+    for threads in (2, 3, 5):
+        np.testing.assert_array_equal(ycocg420_to_rgb(y, cb, cr, threads=threads), whole)
+    full = [rng.uniform(-20, 275, (rows, 23)) for _ in range(3)]
+    np.testing.assert_array_equal(ycocg_to_rgb(*full, threads=4), ycocg_to_rgb(*full))

@@ -217,7 +217,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument(
         "--stripes",
         type=int,
-        help="independently coded stripes (default: one per megapixel from two megapixels on)",
+        help="independently coded stripes (default: one per 8.4 megapixels)",
     )
     p.add_argument(
         "--threads",

@@ -22,6 +22,8 @@ cimport cython
 from .simd cimport spk_rounded_byte
 from libc.stdint cimport uint8_t
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from ..errors import ParameterError
@@ -266,27 +268,50 @@ cdef void _ycocg420_to_rgb(
     uint8_t[:, ::1] out,
     double[:, ::1] mid,
     double[:, ::1] full,
+    Py_ssize_t start,
+    Py_ssize_t stop,
 ) noexcept:
-    """``mid``: (2, chroma width + 4) and ``full``: (2, W) scratch: the upsampled Co, Cg rows."""
+    """Rows ``start:stop`` of ``out``; ``mid``: (2, chroma width + 4) and ``full``: (2, W)
+    scratch: the upsampled Co, Cg rows."""
     cdef Py_ssize_t h = cb.shape[0], w = cb.shape[1], n = y.shape[1], r
     with nogil:
-        for r in range(y.shape[0]):
+        for r in range(start, stop):
             spk_up_row(&cb[0, 0], h, w, r, &mid[0, 0], n, &full[0, 0])
             spk_up_row(&cr[0, 0], h, w, r, &mid[1, 0], n, &full[1, 0])
             spk_rgb_row(&y[r, 0], &full[0, 0], &full[1, 0], n, &out[r, 0])
 
 
-def ycocg420_to_rgb(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray:
+def _in_bands(convert, rows: int, threads: int) -> None:
+    """``convert(start, stop)`` over ``rows`` rows, in as many bands of rows as ``threads``
+    (at least 256 rows each), each on its own thread."""
+    bands = max(1, min(threads, rows // 256))
+    bounds = [k * rows // bands for k in range(bands + 1)]
+    if bands == 1:
+        convert(0, rows)
+        return
+    with ThreadPoolExecutor(bands) as pool:
+        list(pool.map(convert, bounds[:-1], bounds[1:]))
+
+
+def ycocg420_to_rgb(
+    y: np.ndarray, cb: np.ndarray, cr: np.ndarray, threads: int = 1
+) -> np.ndarray:
     """Float Y (H, W) and 4:2:0 Co, Cg (ceil(H/2), ceil(W/2)) -> (H, W, 3) uint8 RGB: chroma
-    upsampled, converted, rounded and clipped, a row at a time."""
+    upsampled, converted, rounded and clipped, a row at a time (bands of rows on up to
+    ``threads`` threads)."""
     y, cb, cr = (np.ascontiguousarray(p, dtype=np.float64) for p in (y, cb, cr))
     h, w = y.shape
     if not cb.shape == cr.shape == chroma_shape(h, w):
         raise ParameterError(f"4:2:0 chroma of a {y.shape} plane has shape {chroma_shape(h, w)}")
     out = np.empty((h, w, 3), np.uint8)
-    mid, full = np.empty((2, cb.shape[1] + 4)), np.empty((2, w))
     if h and w:
-        _ycocg420_to_rgb(y, cb, cr, out.reshape(h, 3 * w), mid, full)
+        rows = out.reshape(h, 3 * w)
+
+        def convert(start: int, stop: int) -> None:
+            mid, full = np.empty((2, cb.shape[1] + 4)), np.empty((2, w))
+            _ycocg420_to_rgb(y, cb, cr, rows, mid, full, start, stop)
+
+        _in_bands(convert, h, threads)
     return out
 
 
@@ -318,23 +343,26 @@ def rgb_to_ycocg(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 @cython.boundscheck(False)
 @cython.wraparound(False)
 cdef void _ycocg_to_rgb(
-    const double[:, ::1] y, const double[:, ::1] cb, const double[:, ::1] cr, uint8_t[:, ::1] out
+    const double[:, ::1] y, const double[:, ::1] cb, const double[:, ::1] cr,
+    uint8_t[:, ::1] out, Py_ssize_t start, Py_ssize_t stop,
 ) noexcept:
     cdef Py_ssize_t r
     with nogil:
-        for r in range(y.shape[0]):
+        for r in range(start, stop):
             spk_rgb_row(&y[r, 0], &cb[r, 0], &cr[r, 0], y.shape[1], &out[r, 0])
 
 
-def ycocg_to_rgb(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray:
-    """Float Y, Co, Cg (H, W) each -> (H, W, 3) uint8 RGB, rounded and clipped."""
+def ycocg_to_rgb(y: np.ndarray, cb: np.ndarray, cr: np.ndarray, threads: int = 1) -> np.ndarray:
+    """Float Y, Co, Cg (H, W) each -> (H, W, 3) uint8 RGB, rounded and clipped (bands of rows
+    on up to ``threads`` threads)."""
     y, cb, cr = (np.ascontiguousarray(p, dtype=np.float64) for p in (y, cb, cr))
     if not y.shape == cb.shape == cr.shape:
         raise ParameterError(f"the planes differ in shape: {y.shape}, {cb.shape}, {cr.shape}")
     h, w = y.shape
     out = np.empty((h, w, 3), np.uint8)
     if h and w:
-        _ycocg_to_rgb(y, cb, cr, out.reshape(h, 3 * w))
+        rows = out.reshape(h, 3 * w)
+        _in_bands(lambda start, stop: _ycocg_to_rgb(y, cb, cr, rows, start, stop), h, threads)
     return out
 
 
@@ -442,11 +470,13 @@ def colour_planes(image: np.ndarray, subsampling: str = "4:2:0") -> list[np.ndar
     return list(rgb_to_ycocg_420(image))
 
 
-def colour_image(planes: list[np.ndarray], subsampling: str = "4:2:0") -> np.ndarray:
+def colour_image(
+    planes: list[np.ndarray], subsampling: str = "4:2:0", threads: int = 1
+) -> np.ndarray:
     """The image of decoded colour planes (the inverse of :func:`colour_planes`): a gray plane
-    as it is, or Y, Co, Cg to uint8 RGB."""
+    as it is, or Y, Co, Cg to uint8 RGB (on up to ``threads`` threads)."""
     if len(planes) == 1:
         return planes[0]
     if subsampling == "4:4:4":
-        return ycocg_to_rgb(*planes)
-    return ycocg420_to_rgb(*planes)
+        return ycocg_to_rgb(*planes, threads=threads)
+    return ycocg420_to_rgb(*planes, threads=threads)
