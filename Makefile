@@ -35,6 +35,7 @@ bench: $(STAMP)
 	SPIKECODEC_DATA=$(DATA) $(BIN)/python benchmarks/rd.py --scope all --codecs all
 	SPIKECODEC_DATA=$(DATA) $(BIN)/python benchmarks/fig6.py
 	SPIKECODEC_DATA=$(DATA) $(BIN)/python benchmarks/speed.py
+	SPIKECODEC_DATA=$(DATA) $(BIN)/python benchmarks/stripes.py
 	SPIKECODEC_DATA=$(DATA) $(BIN)/python benchmarks/progressive.py
 	SPIKECODEC_DATA=$(DATA) $(BIN)/python benchmarks/ratecontrol.py
 	SPIKECODEC_DATA=$(DATA) $(BIN)/python benchmarks/neuron_regimes.py
