@@ -611,7 +611,7 @@ class Mutator:
         """A STRIPES chunk (type 5) of any count (0, 1, a few, past the planes' rows, 65535)
         or another length, after the header and SAMPLES (where it belongs) or elsewhere, or
         replacing the stream's own: the slices then split by the wrong count."""
-        count = self.rng.choice([0, 1, 2, 3, 4, 7, 64, 4096, 4097, 65535])
+        count = self.rng.choice([0, 1, 2, 3, 4, 7, 64, 256, 257, 65535])
         payload = struct.pack("<H", count)
         if self.rng.random() < 0.1:
             payload = self._random_payload()

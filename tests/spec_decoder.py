@@ -343,7 +343,7 @@ def read_stream(data: bytes, max_pixels: int = MAX_PIXELS) -> Stream:
                 raise SpecError("STRIPES of another length")
             (h.stripes,) = struct.unpack("<H", payload)
             fewest = min(-(-ph // 8) for ph, _ in plane_shapes(h))
-            if not 2 <= h.stripes <= min(fewest, 4096):
+            if not 2 <= h.stripes <= min(fewest, 256):
                 raise SpecError("a number of stripes the planes do not allow")
         elif kind == 4:
             if not ok:

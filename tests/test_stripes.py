@@ -67,7 +67,7 @@ def test_stripes_cost_little_and_decode_alike(kwargs):
     one = sc.encode(image, **kwargs)
     three = sc.encode(image, stripes=3, **kwargs)
     assert len(one) < len(three) < 1.05 * len(one)  # stripes of about 340 blocks each
-    assert sc.metrics.psnr(sc.decode(one), sc.decode(three)) > 40
+    np.testing.assert_array_equal(sc.decode(three), sc.decode(one))  # the same counts
     if kwargs.get("lossless"):
         np.testing.assert_array_equal(sc.decode(three), image)
 
@@ -117,3 +117,33 @@ def test_the_cli_takes_stripes_and_threads(tmp_path):
     np.testing.assert_array_equal(np.asarray(Image.open(png)), sc.decode(data))
     assert main(["encode", str(source), str(tmp_path / "x.spk"), "--stripes", "99"]) != 0
     assert not (tmp_path / "x.spk").exists()
+
+
+def test_a_stream_has_at_most_256_stripes_and_their_models_stay_bounded():
+    import struct
+    import tracemalloc
+    import zlib
+
+    from spikecodec.errors import CorruptStreamError, ParameterError
+
+    image = textured(8 * 257, 8)  # 257 block rows, one block each
+    with pytest.raises(ParameterError, match="at most 256"):
+        sc.encode(image, 50, stripes=257)
+    data = sc.encode(image, 50, stripes=256)
+    tracemalloc.start()
+    try:
+        frames = list(sc.decode_progressive(data))  # every stripe's decoder alive at once
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(frames[-1][1], sc.decode(sc.encode(image, 50)))
+    assert peak < 64 << 20  # 256 stripes' models are 34 MB
+    head = [h for name, h, *_ in container.unpack(data).chunks if name == "STRIPES"][0]
+    hostile = bytearray(data)
+    struct.pack_into("<H", hostile, head + 8, 257)
+    crc = zlib.crc32(
+        bytes(hostile[head + 8 : head + 10]), zlib.crc32(bytes(hostile[head : head + 4]))
+    )
+    struct.pack_into("<I", hostile, head + 4, crc)
+    with pytest.raises(CorruptStreamError, match="257 stripes"):
+        sc.decode(bytes(hostile))

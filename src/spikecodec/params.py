@@ -100,8 +100,9 @@ PLANE_WEIGHTS = (np.linalg.inv(RGB_TO_YCOCG) ** 2).sum(axis=0)
 squared column norms of the inverse colour matrix, 3, 2 and 3."""
 MAX_SLICES = 31
 """Time slices at most: counts stay below ``2**31``, which the decoder holds in int32."""
-MAX_STRIPES = 4096
-"""The most stripes a stream may have (:attr:`Header.stripes`)."""
+MAX_STRIPES = 256
+"""The most stripes a stream may have (:attr:`Header.stripes`): each decodes with models of its
+own (133 kB), so that a hostile stream of many stripes costs at most 34 MB of them."""
 PARAM_MIN = 1e-30
 PARAM_MAX = 1e30
 """R, C, T (ms), theta and chroma lie in ``[PARAM_MIN, PARAM_MAX]``: far wider than any use, and
