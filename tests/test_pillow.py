@@ -146,6 +146,14 @@ def test_save_to_a_buffer_with_format_and_options(image):
         np.testing.assert_array_equal(np.asarray(im), sc.decode(data))
 
 
+def test_save_takes_stripes_and_threads(image):
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="SPK", quality=60, stripes=2, threads=2)
+    data = buf.getvalue()
+    assert data == sc.encode(image, quality=60, stripes=2, threads=1)
+    assert sc.format.container.read_header(data).stripes == 2
+
+
 def test_quality_changes_the_size(image):
     sizes = []
     for quality in (20, 60, 95):

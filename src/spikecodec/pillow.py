@@ -34,9 +34,9 @@ one with every slice after it.
 Saving takes :func:`spikecodec.encode`'s options as keyword arguments of ``Image.save``:
 ``quality`` (1..100) or ``theta``, ``R``, ``C``, ``T``, ``table``, ``bias``, ``chroma``,
 ``tune``, ``subsampling``, the targets ``target_bytes``, ``target_bpp``, ``target_psnr``,
-``strip``, ``alpha_quality``, ``keep_alpha``, and ``icc_profile``, ``exif`` (bytes or
-``Image.Exif``), ``xmp`` (the image's own
-``info`` by default); any other keyword is refused (:class:`~spikecodec.ParameterError`), and so
+``strip``, ``alpha_quality``, ``keep_alpha``, ``stripes``, ``threads``, and ``icc_profile``,
+``exif`` (bytes or ``Image.Exif``), ``xmp`` (the image's own ``info`` by default); any other
+keyword is refused (:class:`~spikecodec.ParameterError`), and so
 is ``save_all`` of more than one frame (a ``.spk`` stream holds one image; of one frame it
 saves that). Images are converted as :func:`spikecodec.load_image` converts them (palette,
 bilevel, CMYK... to L or RGB; LA, RGBA, PA and transparency keys to LA or RGBA, coded with
@@ -72,6 +72,8 @@ _SAVE_OPTIONS = (
     "strip",
     "alpha_quality",
     "keep_alpha",
+    "stripes",
+    "threads",
 )
 
 
