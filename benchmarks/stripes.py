@@ -6,12 +6,15 @@ images, all under two megapixels) and in ``n`` stripes forced (2 and 4 by defaul
 per set, the BD-rate of ``n`` stripes against one over 0.25-2 bpp (PSNR; over R, G and B for
 RGB) and the bytes in all. A Kodak image is 6144 blocks, so its stripes are far smaller than the
 encoder's own (2**14 blocks and more): an upper bound of their cost. The 24-megapixel image
-below is also coded in one stripe and in the encoder's (22): its cost at the real size.
+below is also coded in one stripe and in the encoder's (2), and in RGB with its luma and
+chroma together (the encoder codes them apart from a megapixel on): their cost at the real
+size.
 
 **Speed.** A Kodak image tiled to 6000x4000 (24 megapixels, RGB and luma, as
 ``benchmarks/speed.py`` builds it) at quality 50 (about 1 bpp on Kodak), in the encoder's
 stripes, is encoded and decoded on 1 thread and on every core (best of ``--repeats``, 3 by
-default), with libjpeg-turbo (Pillow, quality 85) in the same run.
+default), with libjpeg-turbo (Pillow, quality 85) in the same run; the RGB one also with its
+luma and chroma together.
 
 Usage (from the project directory; the corpus is ``$SPIKECODEC_DATA``, default
 ``../shared/data``)::
@@ -117,16 +120,19 @@ def speed(repeats: int) -> list[dict]:
     rows = []
     for mode, image in tqdm(big_images().items(), desc="24 MP", unit="image"):
         data = sc.encode(image, BIG_QUALITY)
-        one = sc.encode(image, BIG_QUALITY, stripes=1)
-        stripes = container.read_header(data).stripes
+        one = sc.encode(image, BIG_QUALITY, stripes=1, split_chroma=False)
+        header = container.read_header(data)
+        together = sc.encode(image, BIG_QUALITY, split_chroma=False) if header.split else data
         jpeg_enc, jpeg_dec = jpeg_times(image, repeats)
         row = {
             "mode": mode,
             "shape": list(image.shape),
             "quality": BIG_QUALITY,
-            "stripes": stripes,
+            "stripes": header.stripes,
+            "split": header.split,
             "bpp": bpp(len(data), image.shape),
             "bytes_percent_vs_one_stripe": 100.0 * (len(data) / len(one) - 1.0),
+            "bytes_percent_vs_together": 100.0 * (len(data) / len(together) - 1.0),
             "cores": cores,
             "jpeg_encode_s": jpeg_enc,
             "jpeg_decode_s": jpeg_dec,
@@ -138,6 +144,10 @@ def speed(repeats: int) -> list[dict]:
             row[f"decode_s_{threads}"] = best_of(
                 lambda t=threads, d=data: sc.decode(d, threads=t), repeats
             )
+            if header.split:
+                row[f"decode_together_s_{threads}"] = best_of(
+                    lambda t=threads, d=together: sc.decode(d, threads=t), repeats
+                )
         rows.append(row)
     return rows
 
@@ -154,16 +164,20 @@ def report(rate: list[dict], timing: list[dict]) -> str:
         )
     lines += [
         "",
-        "| 24 MP | stripes | bytes vs 1 stripe | threads | encode s | decode s | "
-        "decode vs 1 thread | decode vs libjpeg-turbo |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| 24 MP | stripes | luma, chroma apart | bytes vs 1 stripe together | threads | "
+        "encode s | decode s | decode, planes together | decode vs 1 thread | "
+        "decode vs libjpeg-turbo |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in timing:
         for threads in sorted({1, r["cores"]}):
             dec = r[f"decode_s_{threads}"]
+            together = r.get(f"decode_together_s_{threads}")
             lines.append(
-                f"| {r['mode']} | {r['stripes']} | {r['bytes_percent_vs_one_stripe']:+.3f} % | "
-                f"{threads} | {r[f'encode_s_{threads}']:.3f} | {dec:.3f} | "
+                f"| {r['mode']} | {r['stripes']} | {'yes' if r['split'] else 'no'} | "
+                f"{r['bytes_percent_vs_one_stripe']:+.3f} % | {threads} | "
+                f"{r[f'encode_s_{threads}']:.3f} | {dec:.3f} | "
+                f"{'' if together is None else f'{together:.3f}'} | "
                 f"{r['decode_s_1'] / dec:.2f}x | 1/{dec / r['jpeg_decode_s']:.1f} |"
             )
     return "\n".join(lines)

@@ -141,6 +141,11 @@ def make_seeds() -> list[tuple[str, bytes]]:
             dict(lossless=True),
         ),
         ("k05-rgb-48x64-q70-stripes3", k05[:48, :64], dict(quality=70, stripes=3)),
+        (
+            "k23-rgb-40x56-q60-stripes2-split",
+            k23[80:120, 40:96],
+            dict(quality=60, stripes=2, split_chroma=True),
+        ),
         ("k23-gray-40x48-lossless-stripes5", gray23[:40, 60:108], dict(lossless=True, stripes=5)),
         (
             "k05-rgba-20x27-q50-stripes2-mask",
@@ -609,10 +614,11 @@ class Mutator:
 
     def stripes_chunk(self, data: bytes) -> bytes:
         """A STRIPES chunk (type 5) of any count (0, 1, a few, past the planes' rows, 65535)
-        or another length, after the header and SAMPLES (where it belongs) or elsewhere, or
-        replacing the stream's own: the slices then split by the wrong count."""
+        with luma and chroma apart or not (or a value past 1), or another length, after the
+        header and SAMPLES (where it belongs) or elsewhere, or replacing the stream's own: the
+        slices then split by the wrong count."""
         count = self.rng.choice([0, 1, 2, 3, 4, 7, 64, 256, 257, 65535])
-        payload = struct.pack("<H", count)
+        payload = struct.pack("<HB", count, self.rng.choice([0, 0, 1, 1, 2, 255]))
         if self.rng.random() < 0.1:
             payload = self._random_payload()
 

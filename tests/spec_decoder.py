@@ -188,6 +188,7 @@ class Header:
     transform: int = 0
     colour: int = 0
     stripes: int = 1  # section 5.5
+    split: int = 0
 
     @property
     def cut(self) -> bool:
@@ -312,8 +313,8 @@ def read_stream(data: bytes, max_pixels: int = MAX_PIXELS) -> Stream:
         if kind == 2:
             if (len(payload) == length or complete) and not ok:
                 raise SpecError("slice checksum")
-            if h.stripes > 1:
-                _substream_lengths(payload, length, h.stripes)
+            if h.stripes * (1 + h.split) > 1:
+                _substream_lengths(payload, length, h.stripes * (1 + h.split))
             if len(payload) < length:
                 stream.partial, stream.declared = payload, length
                 break
@@ -339,12 +340,14 @@ def read_stream(data: bytes, max_pixels: int = MAX_PIXELS) -> Stream:
         elif kind == 5:
             if not ok:
                 raise SpecError("STRIPES checksum")
-            if length != 2:
+            if length != 3:
                 raise SpecError("STRIPES of another length")
-            (h.stripes,) = struct.unpack("<H", payload)
+            h.stripes, h.split = struct.unpack("<HB", payload)
             fewest = min(-(-ph // 8) for ph, _ in plane_shapes(h))
-            if not 2 <= h.stripes <= min(fewest, 256):
+            if not 1 <= h.stripes <= min(fewest, 256):
                 raise SpecError("a number of stripes the planes do not allow")
+            if h.split > 1 or (h.split and h.mode == 0) or (h.stripes, h.split) == (1, 0):
+                raise SpecError("luma and chroma apart where they cannot be, or no stripes")
         elif kind == 4:
             if not ok:
                 raise SpecError("ALPHA checksum")
@@ -775,12 +778,13 @@ def decode_counts(data: bytes, until: float | None = None):
         chunks, partial = emitted_by(stream, until * h.T)
     cut_from = stream.slices[len(chunks)] if len(chunks) < len(stream.slices) else None
     declared = stream.declared if cut_from is None else len(cut_from)  # the partial's length
-    if h.stripes == 1:
+    n = h.stripes * (1 + h.split)  # the sub-streams of a slice
+    if n == 1:
         planes = _layouts(h)
         _decode_stripe(h, planes, [(c, True) for c in chunks] + [(partial, False)] * bool(partial))
         return h, planes
-    # Section 5.5: each stripe, its rows of every plane, decoded as a stream of its own.
-    n = h.stripes
+    # Section 5.5: each sub-stream, its stripe's rows of its planes, decoded as a stream of
+    # its own; luma and chroma apart (split), the luma's sub-streams first.
     whole = _layouts(h)
     per_stripe: list[list[tuple[bytes, bool]]] = [[] for _ in range(n)]
     for payload, length in [(c, len(c)) for c in chunks] + [(partial, declared)] * bool(partial):
@@ -795,14 +799,18 @@ def decode_counts(data: bytes, until: float | None = None):
             elif part:
                 per_stripe[k].append((part, False))
             at += size
-    for k in range(n):
-        rows = [(k * pl.by // n, (k + 1) * pl.by // n) for pl in whole]
+    groups = [[0], list(range(1, len(whole)))] if h.split else [list(range(len(whole)))]
+    m = h.stripes
+    for index in range(n):
+        group, k = groups[index // m], index % m
+        rows = {c: (k * whole[c].by // m, (k + 1) * whole[c].by // m) for c in group}
         planes = [
-            Plane(b - a, pl.bx, bool(pl.chroma), pl.E, h.slices, 1 if h.transform == 2 else 0)
-            for pl, (a, b) in zip(whole, rows)
+            Plane(b - a, whole[c].bx, c > 0, whole[c].E, h.slices, 1 if h.transform == 2 else 0)
+            for c, (a, b) in rows.items()
         ]
-        _decode_stripe(h, planes, per_stripe[k])
-        for pl, part, (a, b) in zip(whole, planes, rows):  # the stripe's rows of each plane
+        _decode_stripe(h, planes, per_stripe[index])
+        for (c, (a, b)), part in zip(rows.items(), planes):  # the stripe's rows of each plane
+            pl = whole[c]
             for name in ("prefix", "sign", "level"):
                 getattr(pl, name)[a * pl.bx : b * pl.bx] = getattr(part, name)
     return h, whole

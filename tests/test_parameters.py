@@ -68,6 +68,7 @@ ENCODE = {
     "stripes": st.one_of(
         other_types, st.booleans(), st.floats(), st.integers(max_value=0), st.integers(min_value=3)
     ),
+    "split_chroma": st.one_of(other_types, st.integers(), st.floats(allow_nan=False)),
     "threads": st.one_of(other_types, st.booleans(), st.floats(), st.integers(max_value=0)),
 }
 DECODE = {

@@ -44,6 +44,27 @@ def test_the_encoder_writes_a_stripe_per_8_megapixels(monkeypatch, two_megapixel
     assert container.read_header(sc.encode(flat, 30)).stripes == 1
 
 
+def test_rgb_from_a_megapixel_on_codes_luma_and_chroma_apart(monkeypatch):
+    from spikecodec import codec
+    from spikecodec.errors import ParameterError
+
+    assert codec.SPLIT_BLOCKS == 1 << 14
+    monkeypatch.setattr(codec, "SPLIT_BLOCKS", 96)  # the 64x96 crop's blocks
+    image = np.asarray(load_sample("kodim05"))[:64, :96]
+    split = sc.encode(image, 70)
+    header = container.read_header(split)
+    assert header.split and header.stripes == 1
+    assert split == sc.encode(image, 70, split_chroma=True)
+    together = sc.encode(image, 70, split_chroma=False)
+    assert not container.read_header(together).split
+    np.testing.assert_array_equal(sc.decode(split), sc.decode(together))
+    # the second stream's ends only: the slices' table and a few bytes a slice
+    assert len(split) - len(together) <= 11 + 10 * header.slices
+    assert not container.read_header(sc.encode(image[..., 0], 70)).split  # gray: no chroma
+    with pytest.raises(ParameterError, match="split_chroma"):
+        sc.encode(image[..., 0], 70, split_chroma=True)
+
+
 def test_one_stripe_is_the_stream_without_stripes():
     image = np.asarray(load_sample("kodim05"))[:128, :192]
     data = sc.encode(image, 60)
@@ -142,7 +163,7 @@ def test_a_stream_has_at_most_256_stripes_and_their_models_stay_bounded():
     hostile = bytearray(data)
     struct.pack_into("<H", hostile, head + 8, 257)
     crc = zlib.crc32(
-        bytes(hostile[head + 8 : head + 10]), zlib.crc32(bytes(hostile[head : head + 4]))
+        bytes(hostile[head + 8 : head + 11]), zlib.crc32(bytes(hostile[head : head + 4]))
     )
     struct.pack_into("<I", hostile, head + 4, crc)
     with pytest.raises(CorruptStreamError, match="257 stripes"):

@@ -32,7 +32,9 @@ decoder run at once on ``threads`` cores (by default all those the process may u
 the same whatever their number; a smaller image is one stripe, its stream as it was before
 stripes. Each stripe's models learn each slice's statistics afresh, which costs about 0.5 % of
 the bytes for two stripes and 0.5 % more for each doubling, whatever their size (docs/design.md,
-stripes): worth it where a decode takes long enough for the cores to matter.
+stripes): worth it where a decode takes long enough for the cores to matter. An RGB image of a
+megapixel or more also codes its luma and its chroma apart (:data:`SPLIT_BLOCKS`): their
+contexts are apart already, so this costs only the second stream's ends.
 
 The chroma resolution is the encoder's choice per image (``subsampling="auto"``): both are
 quantized and coded on a quarter of the image's rows, and the one of the lower cost
@@ -136,6 +138,24 @@ def _stripes(header: Header, stripes: int | None) -> int:
             f"stripes must be at most {most} for this image (one block row of every plane each)"
         )
     return stripes
+
+
+SPLIT_BLOCKS = 1 << 14
+"""The luma blocks (a megapixel) from which an RGB stream codes its luma and chroma apart by
+default."""
+
+
+def _split(header: Header, split_chroma: bool | None) -> bool:
+    """Whether an RGB stream codes luma and chroma apart: ``split_chroma`` checked, or by
+    default from :data:`SPLIT_BLOCKS` luma blocks on (below, the second sub-stream's ends
+    would cost a few tenths of a percent of the bytes)."""
+    if split_chroma is None:
+        rows, columns = block_grid((header.height, header.width))
+        return header.mode == "RGB" and rows * columns >= SPLIT_BLOCKS
+    split = flag("split_chroma", split_chroma)
+    if split and header.mode != "RGB":
+        raise ParameterError("split_chroma=True is for RGB images (a gray image has no chroma)")
+    return split
 
 
 def _threads(threads: int | None) -> int:
@@ -405,6 +425,7 @@ def encode(
     alpha_quality: float | None = None,
     keep_alpha: bool = False,
     stripes: int | None = None,
+    split_chroma: bool | None = None,
     threads: int | None = None,
 ) -> bytes:
     """Compress an image into a ``.spk`` byte string.
@@ -428,8 +449,9 @@ def encode(
     that of the colour image.
 
     ``stripes`` sets the number of independently coded stripes (by default one per 8.4
-    megapixels, see the module docstring), coded on ``threads`` threads (by default every
-    core); the bytes do not depend on ``threads``.
+    megapixels, see the module docstring) and ``split_chroma`` whether an RGB image codes its
+    luma and chroma apart (by default from a megapixel on), all coded on ``threads`` threads (by
+    default every core); the bytes do not depend on ``threads``.
     """
     array, info = load_image(image, with_info=True, deep=True, alpha=True)
     metadata = _metadata(
@@ -446,8 +468,13 @@ def encode(
 
     def stream(quality=None, theta=None) -> bytes:
         header, counts = _spike_counts(array, quality, theta=theta, **neurons)
-        header = replace(header, stripes=_stripes(header, stripes))
-        parts = encode_stripes(counts, _layouts(header), header.slices, header.stripes, threads)
+        header = replace(
+            header, stripes=_stripes(header, stripes), split=_split(header, split_chroma)
+        )
+        layouts = _layouts(header)
+        parts = encode_stripes(
+            counts, layouts, header.slices, header.stripes, header.split, threads
+        )
         del counts
         slices = [container.join_stripes(p) for p in parts]
         return container.pack(header, slices, metadata, alpha=alpha)
@@ -647,8 +674,8 @@ def _counts(stream: container.Stream, until, until_ms, threads: int) -> list[Pla
     slices, partial = stream.slices, stream.partial
     if instant is not None:
         slices, partial = container.emitted_by(stream, instant)
-    payloads = container.stripe_payloads(slices, partial, header.stripes)
-    return decode_stripes(_stream_layouts(header), header.slices, payloads, threads)
+    payloads = container.stripe_payloads(slices, partial, container.substreams(header))
+    return decode_stripes(_stream_layouts(header), header.slices, payloads, header.split, threads)
 
 
 def decode_counts(
@@ -755,8 +782,9 @@ def decode_progressive(
     instants = slice_instants(header)
     payloads = len(stream.slices) + bool(partial)
     layouts = _stream_layouts(header)
-    stripes = container.stripe_payloads(stream.slices, partial, header.stripes)
-    for s, states in enumerate(iter_decode_stripes(layouts, header.slices, stripes, threads)):
+    parts = container.stripe_payloads(stream.slices, partial, container.substreams(header))
+    decoded = iter_decode_stripes(layouts, header.slices, parts, header.split, threads)
+    for s, states in enumerate(decoded):
         t = instants[s]
         if s == payloads - 1 and partial:
             start = instants[s - 1] if s else 0.0

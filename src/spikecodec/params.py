@@ -130,7 +130,8 @@ class Header:
     themselves. ``alpha`` says the image has an alpha plane (the stream's ALPHA chunk).
     ``stripes`` is the number of stripes, bands of block rows whose counts are coded
     independently, each slice holding one sub-stream of each (:func:`stripe_rows`, the
-    stream's STRIPES chunk): a decoder runs them at once on several cores.
+    stream's STRIPES chunk), and ``split`` says that an RGB stream codes each stripe's luma
+    and chroma in two sub-streams: a decoder runs them at once on several cores.
     """
 
     mode: str
@@ -151,6 +152,7 @@ class Header:
     colour: int = 0
     alpha: bool = False
     stripes: int = 1
+    split: bool = False
 
     @property
     def reversible(self) -> bool:

@@ -18,6 +18,7 @@ from spikecodec.entropy import (
     iter_decode_stripes,
     number_of_slices,
 )
+from spikecodec.entropy.stripes import substreams
 from spikecodec.params import stripe_rows
 
 from .test_slices import layouts_of, random_counts
@@ -52,13 +53,15 @@ def test_any_counts_round_trip_in_any_stripes_on_any_threads(
     counts = [random_counts(seed + p, shape, top, 0.5) for p, shape in enumerate(shapes)]
     layouts = layouts_of(counts)
     n = data.draw(st.integers(1, min(s[0] for s in shapes)), label="stripes")
+    split = planes > 1 and data.draw(st.booleans(), label="split")
+    subs = n * (1 + split)
     slices = number_of_slices(counts)
-    parts = encode_stripes(counts, layouts, slices, n, threads=1)
-    assert len(parts) == slices and all(len(p) == n for p in parts)
-    assert encode_stripes(counts, layouts, slices, n, threads=3) == parts
-    payloads = [([p[k] for p in parts], b"") for k in range(n)]
+    parts = encode_stripes(counts, layouts, slices, n, split, threads=1)
+    assert len(parts) == slices and all(len(p) == subs for p in parts)
+    assert encode_stripes(counts, layouts, slices, n, split, threads=3) == parts
+    payloads = [([p[k] for p in parts], b"") for k in range(subs)]
     for threads in (1, 2):
-        states = decode_stripes(layouts, slices, payloads, threads)
+        states = decode_stripes(layouts, slices, payloads, split, threads=threads)
         for state, expected in zip(states, counts, strict=True):
             np.testing.assert_array_equal(state.counts(), expected)
             assert np.all(state.level == 0)
@@ -90,7 +93,7 @@ def test_a_stripe_cut_short_leaves_the_others_whole(threads):
         ([p[1] for p in parts[:s]], parts[s][1][: len(parts[s][1]) // 2]),
         ([p[2] for p in parts[:s]], b""),
     ]
-    (state,) = decode_stripes(layouts, slices, payloads, threads)
+    (state,) = decode_stripes(layouts, slices, payloads, threads=threads)
     level = state.level.astype(np.int64)
     p = slices - 1 - s  # the bit-plane of slice s
     assert np.all(level[0:2] == p) and np.all(level[4:6] == p + 1)
@@ -112,3 +115,25 @@ def test_stripes_decode_slice_by_slice_in_step():
     for s, level in enumerate(seen):
         assert np.all(level[:top] == slices - 1 - s)
         assert np.all(level[top:] == slices - 1 - min(s, 1))  # stripe 1 stops after 2 slices
+
+
+def test_luma_and_chroma_apart_are_their_planes_coded_alone_at_the_same_cost():
+    """Every context is the luma's or the chroma's: the two sub-streams are the luma and the
+    chroma coded as images of their own, and together they cost what the planes cost in one
+    stream but for the second stream's ends (a few bytes a slice)."""
+    counts = [random_counts(7, (12, 10), 200, 0.6)] + [
+        random_counts(8 + c, (6, 5), 60, 0.5) for c in range(2)
+    ]
+    layouts = layouts_of(counts)
+    slices = number_of_slices(counts)
+    parts = encode_stripes(counts, layouts, slices, 1, split=True)
+    assert [p[0] for p in parts] == encode_slices(counts[:1], layouts[:1], slices)
+    assert [p[1] for p in parts] == encode_slices(counts[1:], layouts[1:], slices)
+    joint = sum(map(len, encode_slices(counts, layouts, slices)))
+    assert abs(sum(len(a) + len(b) for a, b in parts) - joint) <= 6 * slices
+    two = encode_stripes(counts, layouts, slices, 2, split=True)
+    order = substreams([12, 6, 6], 2, True)  # the luma's stripes first, then the chroma's
+    assert order == [[(0, 0, 6)], [(0, 6, 12)], [(1, 0, 3), (2, 0, 3)], [(1, 3, 6), (2, 3, 6)]]
+    rows = [counts[1][3:6], counts[2][3:6]]
+    alone = [replace(layout, blocks=(3, 5)) for layout in layouts[1:]]
+    assert [p[3] for p in two] == encode_slices(rows, alone, slices)

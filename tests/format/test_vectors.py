@@ -86,8 +86,8 @@ def test_the_file_and_its_header(entry):
 @pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
 def test_the_chunks_are_in_the_documented_order(entry):
     """FORMAT.md section 3, read off the tags: the header, a lossless or 16-bit stream's
-    SAMPLES chunk (10 bytes, 11 with a colour byte), a striped stream's STRIPES chunk (10
-    bytes), an ALPHA chunk, the metadata chunks (each
+    SAMPLES chunk (10 bytes, 11 with a colour byte), a STRIPES chunk (11 bytes) where there
+    are sub-streams, an ALPHA chunk, the metadata chunks (each
     at most once), then only slices, at most S; a cut vector ends inside a slice or a slice's
     head."""
     data = data_of(entry)
@@ -102,7 +102,10 @@ def test_the_chunks_are_in_the_documented_order(entry):
     assert samples == (reversible or entry["header"]["depth"] == 16)
     kinds = kinds[samples:]
     stripes = kinds[:1] == [5]
-    assert stripes == (entry["header"]["stripes"] > 1) == ("stripes" in entry["encode"])
+    header = entry["header"]
+    assert stripes == (header["stripes"] > 1 or header["split"])
+    assert header["stripes"] == entry["encode"].get("stripes", 1)
+    assert header["split"] == entry["encode"].get("split_chroma", False)
     kinds = kinds[stripes:]
     alpha = kinds[:1] == [4]
     assert alpha == entry["header"]["alpha"] == ("alpha" in entry["source"])
@@ -114,7 +117,7 @@ def test_the_chunks_are_in_the_documented_order(entry):
     stream = container.unpack(data)
     alpha_bytes = 8 + len(stream.alpha.payload(entry["header"]["depth"])) if alpha else 0
     samples_bytes = (10 + (entry["header"]["transform"] == 2)) * samples
-    before = container.HEADER_SIZE + samples_bytes + 10 * stripes + alpha_bytes
+    before = container.HEADER_SIZE + samples_bytes + 11 * stripes + alpha_bytes
     assert stream.first_slice == before + sum(
         8 + len(bytes.fromhex(value)) for value in entry["metadata"].values()
     )

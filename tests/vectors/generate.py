@@ -203,11 +203,25 @@ VECTORS = [
     ),
     (
         "stripes-rgb420-32x96.spk",
-        "two stripes (a STRIPES chunk), RGB 4:2:0, odd block rows: 4 luma and 2 chroma block "
-        "rows cut 2-2 and 1-1",
+        "two stripes (a STRIPES chunk), RGB 4:2:0: 4 luma and 2 chroma block rows cut 2-2 and "
+        "1-1, the planes together",
         ("kodim23", (64, 96), (96, 192), False),
-        {"quality": 40, "subsampling": "4:2:0", "stripes": 2},
+        {"quality": 40, "subsampling": "4:2:0", "stripes": 2, "split_chroma": False},
         None,
+    ),
+    (
+        "split-rgb444-32x48.spk",
+        "one stripe, luma and chroma apart: two sub-streams, RGB 4:4:4",
+        ("kodim05", (64, 96), (96, 144), False),
+        {"quality": 75, "subsampling": "4:4:4", "split_chroma": True},
+        None,
+    ),
+    (
+        "cut-split-stripes-rgb420-48x64.spk",
+        "three stripes, luma and chroma apart (six sub-streams), cut inside its largest slice",
+        ("kodim23", (128, 176), (64, 128), False),
+        {"quality": 70, "subsampling": "4:2:0", "stripes": 3, "split_chroma": True},
+        "middle of the largest slice",
     ),
     (
         "cut-stripes-gray-48x64.spk",

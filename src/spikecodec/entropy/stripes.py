@@ -5,15 +5,18 @@ block rows into ``n`` bands (:func:`~spikecodec.params.stripe_rows`: stripe ``k`
 ``by`` block rows starts at row ``floor(k * by / n)``) and codes each stripe as :mod:`.slices`
 codes a whole image: the stripe's rows of every colour plane, with its own models (fresh at the
 first slice, carried from slice to slice), its own ranks and passes, and the blocks outside it
-off the plane (as JPEG 2000 codes its code-blocks and JPEG XL its groups). Slice ``s`` of the
-stream is the ``n`` stripes' slices ``s`` one after the other (the container indexes them:
-:func:`~spikecodec.format.container.join_stripes`). The stripes share nothing while a slice is
-coded, so each runs in its own thread (the passes release the GIL) and the bytes are the same
-whatever the number of threads; a stream cut inside a slice holds the stripes before the cut
-one bit-plane further than those after it.
+off the plane (as JPEG 2000 codes its code-blocks and JPEG XL its groups). An RGB stream may
+also code its luma and its chroma planes apart (:attr:`~spikecodec.params.Header.split`): every
+context is the luma's or the chroma's, so their bits and models are those of the planes coded
+together, and only the two streams' ends cost bytes. Slice ``s`` of the stream is the sub-streams'
+slices ``s`` one after the other (:func:`substreams`; the container indexes them:
+:func:`~spikecodec.format.container.join_stripes`). The sub-streams share nothing while a slice
+is coded, so each runs in its own thread (the passes release the GIL) and the bytes are the
+same whatever the number of threads; a stream cut inside a slice holds the sub-streams before
+the cut one bit-plane further than those after it.
 
-What the independence costs in rate: each stripe's models learn afresh and its first and last
-rows lose their neighbours across the stripe's edge (docs/design.md, stripes).
+What stripes cost in rate: each stripe's models learn each slice's statistics afresh
+(docs/design.md, stripes).
 """
 
 from __future__ import annotations
@@ -27,13 +30,22 @@ import numpy as np
 from ..params import stripe_rows
 from .slices import Layout, PlaneState, decode_into, encode_slices
 
-__all__ = ["decode_stripes", "encode_stripes", "iter_decode_stripes"]
+__all__ = ["decode_stripes", "encode_stripes", "iter_decode_stripes", "substreams"]
 
 
-def _bounds(rows: Sequence[int], stripes: int) -> list[list[tuple[int, int]]]:
-    """Per stripe, the block rows ``[start, stop)`` it holds of each colour plane (of
-    ``rows`` block rows each)."""
-    return [list(plane) for plane in zip(*(stripe_rows(n, stripes) for n in rows))]
+Part = list[tuple[int, int, int]]
+"""A sub-stream's share of the planes: ``(plane, first block row, stop)`` of each plane it
+codes."""
+
+
+def substreams(rows: Sequence[int], stripes: int, split: bool) -> list[Part]:
+    """The sub-streams of a slice, in their order in it: each stripe's rows of every plane (of
+    ``rows`` block rows each) or, with ``split`` (luma and chroma apart), first each stripe's
+    rows of the luma, then each stripe's rows of the chroma planes."""
+    bounds = list(zip(*(stripe_rows(n, stripes) for n in rows)))  # per stripe, per plane
+    planes = list(range(len(rows)))
+    groups = [planes[:1], planes[1:]] if split else [planes]
+    return [[(c, *bounds[k][c]) for c in group] for group in groups for k in range(stripes)]
 
 
 def _map(fn: Callable, items: list, threads: int) -> list:
@@ -45,46 +57,54 @@ def _map(fn: Callable, items: list, threads: int) -> list:
 
 
 def encode_stripes(
-    counts: list[np.ndarray], layouts: list[Layout], slices: int, stripes: int, threads: int = 1
+    counts: list[np.ndarray],
+    layouts: list[Layout],
+    slices: int,
+    stripes: int,
+    split: bool = False,
+    threads: int = 1,
 ) -> list[list[bytes]]:
     """Code signed counts (one ``(blocks_y, blocks_x, 64)`` array per colour plane) in time,
-    in ``stripes`` stripes on up to ``threads`` threads: per slice (the earliest instant
-    first), the payload of each stripe."""
+    in ``stripes`` stripes (with ``split``, luma and chroma apart) on up to ``threads``
+    threads: per slice (the earliest instant first), the payload of each sub-stream
+    (:func:`substreams`)."""
 
-    def stripe(rows: list[tuple[int, int]]) -> list[bytes]:
-        parts = [c[start:stop] for c, (start, stop) in zip(counts, rows)]
+    def code(part: Part) -> list[bytes]:
+        rows = [counts[c][start:stop] for c, start, stop in part]
         shaped = [
-            replace(layout, blocks=(stop - start, layout.blocks[1]))
-            for layout, (start, stop) in zip(layouts, rows)
+            replace(layouts[c], blocks=(stop - start, layouts[c].blocks[1]))
+            for c, start, stop in part
         ]
-        return encode_slices(parts, shaped, slices)
+        return encode_slices(rows, shaped, slices)
 
-    bounds = _bounds([layout.blocks[0] for layout in layouts], stripes)
-    per_stripe = _map(stripe, bounds, threads)
-    return [list(payloads) for payloads in zip(*per_stripe)]
+    parts = substreams([layout.blocks[0] for layout in layouts], stripes, split)
+    return [list(payloads) for payloads in zip(*_map(code, parts, threads))]
 
 
-def _views(states: list[PlaneState], stripes: int) -> list[list[PlaneState]]:
-    """Per stripe, the views of ``states`` (one per colour plane) it decodes into."""
-    bounds = _bounds([st.prefix.shape[0] for st in states], stripes)
-    return [[st.rows(start, stop) for st, (start, stop) in zip(states, rows)] for rows in bounds]
+def _views(states: list[PlaneState], payloads: int, split: bool) -> list[list[PlaneState]]:
+    """Per sub-stream, the views of ``states`` (one per colour plane) it decodes into."""
+    stripes = payloads // (1 + split)
+    parts = substreams([st.prefix.shape[0] for st in states], stripes, split)
+    return [[states[c].rows(start, stop) for c, start, stop in part] for part in parts]
 
 
 def iter_decode_stripes(
     layouts: list[Layout],
     slices: int,
     payloads: list[tuple[list[bytes], bytes]],
+    split: bool = False,
     threads: int = 1,
 ) -> Iterator[list[PlaneState]]:
-    """Decode a stream's stripes slice by slice, on up to ``threads`` threads: ``payloads``
-    holds per stripe its whole slices' sub-streams and the bytes of the one cut short (maybe
-    empty, :func:`~spikecodec.format.container.stripe_payloads`). Yields the states after each
-    slice that some stripe reached: one :class:`PlaneState` per colour plane (updated in
+    """Decode a stream's sub-streams slice by slice, on up to ``threads`` threads:
+    ``payloads`` holds per sub-stream (:func:`substreams`, ``split`` as the stream's) its
+    whole slices and the bytes of the one cut short (maybe empty,
+    :func:`~spikecodec.format.container.stripe_payloads`). Yields the states after each
+    slice that some sub-stream reached: one :class:`PlaneState` per colour plane (updated in
     place), each count known at the latest instant reached for it."""
     states = [PlaneState.empty(layout, slices) for layout in layouts]
     decoders = [
         decode_into(views, slices, *p)
-        for views, p in zip(_views(states, len(payloads)), payloads, strict=True)
+        for views, p in zip(_views(states, len(payloads), split), payloads, strict=True)
     ]
     pool = ThreadPoolExecutor(min(threads, len(decoders))) if threads > 1 < len(decoders) else None
     try:
@@ -99,7 +119,7 @@ def iter_decode_stripes(
 
 
 def _advance(decoder: Iterator[int]) -> int | None:
-    """One more slice of a stripe's decoder: its index, or None once the stripe is done."""
+    """One more slice of a sub-stream's decoder: its index, or None once it is done."""
     return next(decoder, None)
 
 
@@ -107,16 +127,18 @@ def decode_stripes(
     layouts: list[Layout],
     slices: int,
     payloads: list[tuple[list[bytes], bytes]],
+    split: bool = False,
     threads: int = 1,
 ) -> list[PlaneState]:
     """The states after decoding every slice present (see :func:`iter_decode_stripes`); each
-    stripe runs through its slices without waiting for the others."""
+    sub-stream runs through its slices without waiting for the others."""
     states = [PlaneState.empty(layout, slices) for layout in layouts]
 
-    def stripe(job) -> None:
+    def decode(job) -> None:
         views, (chunks, partial) = job
         for _ in decode_into(views, slices, chunks, partial):
             pass
 
-    _map(stripe, list(zip(_views(states, len(payloads)), payloads, strict=True)), threads)
+    jobs = list(zip(_views(states, len(payloads), split), payloads, strict=True))
+    _map(decode, jobs, threads)
     return states

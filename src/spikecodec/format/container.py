@@ -51,6 +51,12 @@ zeros is the padding of a cut stream, below). The chunks, in this order:
   ``first = 2**(depth-1) - n//2`` (:mod:`spikecodec.alpha`). Before the slices, a cut keeps
   all of it: the alpha plane is whole at every instant. Like SAMPLES, a stream ending inside it
   is truncated and one whose CRC or contents fail is corrupt, with no header to decode from;
+- ``STRIPES`` (type 5, critical, after the header and SAMPLES, before ALPHA, 3 bytes): how
+  the slices are cut into sub-streams, ``stripes u16`` (1 to
+  :func:`~spikecodec.params.stripe_limit`) and ``split u8`` (1: luma and chroma apart, RGB
+  only); absent, one stripe, planes together (:mod:`spikecodec.entropy.stripes`). Each slice
+  then holds the lengths of its first ``n - 1`` sub-streams (u32 each) and the ``n``
+  sub-streams (:func:`join_stripes`). Like SAMPLES, it belongs with the header;
 - metadata, ancillary, before the first slice (so that a cut keeps them), each at most once:
   ``ICC`` (type 8, an ICC colour profile), ``EXIF`` (type 9, an EXIF block: a TIFF header and
   its IFDs, as Pillow's ``info["exif"]`` holds it, ``"Exif\\0\\0"`` prefix included or not),
@@ -145,6 +151,7 @@ __all__ = [
     "pack",
     "read_header",
     "stripe_payloads",
+    "substreams",
     "unpack",
 ]
 
@@ -172,7 +179,7 @@ _SAMPLES = struct.Struct("<BB")  # depth, transform (then colour u8 for transfor
 _SAMPLES_MAX = _SAMPLES.size + 1
 _ALPHA_TYPE = 4
 _STRIPES_TYPE = 5
-_STRIPES = struct.Struct("<H")  # the number of stripes
+_STRIPES = struct.Struct("<HB")  # the number of stripes, luma and chroma apart
 _LENGTH = struct.Struct("<I")  # a sub-stream's length in a slice's table
 _FIRST = (_SAMPLES_TYPE, _STRIPES_TYPE, _ALPHA_TYPE)  # the critical chunks with the header
 _ANCILLARY = 8  # types from here on may be skipped
@@ -275,8 +282,9 @@ def pack(
         except SpikeCodecError as err:
             raise ParameterError(f"not an alpha plane of this image: {err}") from err
         before = _chunk(_ALPHA_TYPE, payload) + before
-    if header.stripes != 1:
-        stripes = _STRIPES.pack(header.stripes) if 1 < header.stripes < 1 << 16 else b""
+    if header.stripes != 1 or header.split:
+        fits = 0 < header.stripes < 1 << 16
+        stripes = _STRIPES.pack(header.stripes, int(header.split)) if fits else b""
         try:
             _stripes(header, stripes)
         except SpikeCodecError as err:
@@ -319,36 +327,46 @@ def _samples(header: Header, payload: bytes) -> Header:
 def _stripes(header: Header, payload: bytes) -> Header:
     """The header with what a ``STRIPES`` chunk's payload says (checked)."""
     if len(payload) != _STRIPES.size:
-        raise CorruptStreamError(f"a STRIPES chunk of {len(payload)} bytes (it has 2)")
-    (stripes,) = _STRIPES.unpack(payload)
+        raise CorruptStreamError(f"a STRIPES chunk of {len(payload)} bytes (it has 3)")
+    stripes, split = _STRIPES.unpack(payload)
     most = stripe_limit(header)
-    if not 2 <= stripes <= most:
+    if not 1 <= stripes <= most:
         raise CorruptStreamError(
-            f"{stripes} stripes (a stream of this image's planes has 2 to {most})"
+            f"{stripes} stripes (a stream of this image's planes has 1 to {most})"
         )
-    return replace(header, stripes=stripes)
+    if split > 1 or (split and header.mode != "RGB"):
+        raise CorruptStreamError(f"luma and chroma apart = {split} in a {header.mode} stream")
+    if stripes == 1 and not split:
+        raise CorruptStreamError("a STRIPES chunk of one stripe, luma and chroma together")
+    return replace(header, stripes=stripes, split=bool(split))
+
+
+def substreams(header: Header) -> int:
+    """The sub-streams of each of a stream's slices: one per stripe, two with ``split``."""
+    return header.stripes * (1 + header.split)
 
 
 def join_stripes(parts: list[bytes]) -> bytes:
-    """A time slice's payload of its stripes' sub-streams: with one stripe, its sub-stream;
-    with ``n``, the lengths of the first ``n - 1`` (u32 each) and the ``n`` one after the
-    other."""
+    """A time slice's payload of its sub-streams (:func:`substreams`): one as it is; ``n`` as
+    the lengths of the first ``n - 1`` (u32 each) and the ``n`` one after the other."""
     if len(parts) == 1:
         return bytes(parts[0])
     table = b"".join(_LENGTH.pack(len(part)) for part in parts[:-1])
     return table + b"".join(parts)
 
 
-def _stripe_lengths(payload: bytes, declared: int, stripes: int) -> list[int] | None:
-    """The lengths of the sub-streams of a slice of ``declared`` bytes (``payload`` those
-    present), or None while its table is not all there; :class:`CorruptStreamError` if they
-    do not fit in the slice."""
-    table = _LENGTH.size * (stripes - 1)
+def _stripe_lengths(payload: bytes, declared: int, count: int) -> list[int] | None:
+    """The lengths of the ``count`` sub-streams of a slice of ``declared`` bytes (``payload``
+    those present), or None while its table is not all there; :class:`CorruptStreamError` if
+    they do not fit in the slice."""
+    table = _LENGTH.size * (count - 1)
     if declared < table:
-        raise CorruptStreamError(f"a slice of {declared} bytes, shorter than its stripes' table")
+        raise CorruptStreamError(
+            f"a slice of {declared} bytes, shorter than its sub-streams' table"
+        )
     if len(payload) < table:
         return None
-    lengths = list(struct.unpack_from(f"<{stripes - 1}I", payload))
+    lengths = list(struct.unpack_from(f"<{count - 1}I", payload))
     last = declared - table - sum(lengths)
     if last < 0:
         raise CorruptStreamError(
@@ -358,28 +376,28 @@ def _stripe_lengths(payload: bytes, declared: int, stripes: int) -> list[int] | 
 
 
 def stripe_payloads(
-    slices: list[bytes], partial: PartialChunk, stripes: int
+    slices: list[bytes], partial: PartialChunk, count: int
 ) -> list[tuple[list[bytes], bytes]]:
-    """Per stripe, its sub-streams of the whole ``slices`` and the bytes present of its
-    sub-stream in the ``partial`` slice (empty if none: a sub-stream wholly present counts as
-    whole). Tables checked (:class:`CorruptStreamError`)."""
-    if stripes == 1:
+    """Per sub-stream (``count`` of them in each slice, :func:`substreams`), its part of each
+    whole slice and the bytes present of its part of the ``partial`` slice (empty if none: a
+    part wholly present counts as whole). Tables checked (:class:`CorruptStreamError`)."""
+    if count == 1:
         return [(list(slices), partial)]
-    per_stripe: list[tuple[list[bytes], bytes]] = [([], b"") for _ in range(stripes)]
+    parts: list[tuple[list[bytes], bytes]] = [([], b"") for _ in range(count)]
     for payload in [*slices, partial] if partial else slices:
         declared = getattr(payload, "declared", len(payload))
-        lengths = _stripe_lengths(payload, declared, stripes)
+        lengths = _stripe_lengths(payload, declared, count)
         if lengths is None:
             break
-        start = _LENGTH.size * (stripes - 1)
+        start = _LENGTH.size * (count - 1)
         for k, length in enumerate(lengths):
             part = payload[start : start + length]
             if len(part) == length:
-                per_stripe[k][0].append(part)
+                parts[k][0].append(part)
             elif part:
-                per_stripe[k] = (per_stripe[k][0], part)
+                parts[k] = (parts[k][0], part)
             start += length
-    return per_stripe
+    return parts
 
 
 @dataclass(frozen=True)
@@ -620,9 +638,9 @@ def unpack(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> Stream:
             # transit (whose last bytes cannot be checked).
             if (len(payload) == length or complete) and not ok:
                 raise damaged("checksum mismatch (damaged payload or length field)")
-            if header.stripes > 1:
+            if substreams(header) > 1:
                 try:
-                    _stripe_lengths(payload, length, header.stripes)
+                    _stripe_lengths(payload, length, substreams(header))
                 except CorruptStreamError as err:
                     raise damaged(str(err)) from None
             if len(payload) < length:
