@@ -674,7 +674,7 @@ def _counts(stream: container.Stream, until, until_ms, threads: int) -> list[Pla
     slices, partial = stream.slices, stream.partial
     if instant is not None:
         slices, partial = container.emitted_by(stream, instant)
-    payloads = container.stripe_payloads(slices, partial, container.substreams(header))
+    payloads = container.stripe_payloads(slices, partial, container.substream_count(header))
     return decode_stripes(_stream_layouts(header), header.slices, payloads, header.split, threads)
 
 
@@ -782,7 +782,7 @@ def decode_progressive(
     instants = slice_instants(header)
     payloads = len(stream.slices) + bool(partial)
     layouts = _stream_layouts(header)
-    parts = container.stripe_payloads(stream.slices, partial, container.substreams(header))
+    parts = container.stripe_payloads(stream.slices, partial, container.substream_count(header))
     decoded = iter_decode_stripes(layouts, header.slices, parts, header.split, threads)
     for s, states in enumerate(decoded):
         t = instants[s]

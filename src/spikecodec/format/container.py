@@ -151,7 +151,7 @@ __all__ = [
     "pack",
     "read_header",
     "stripe_payloads",
-    "substreams",
+    "substream_count",
     "unpack",
 ]
 
@@ -341,13 +341,13 @@ def _stripes(header: Header, payload: bytes) -> Header:
     return replace(header, stripes=stripes, split=bool(split))
 
 
-def substreams(header: Header) -> int:
+def substream_count(header: Header) -> int:
     """The sub-streams of each of a stream's slices: one per stripe, two with ``split``."""
     return header.stripes * (1 + header.split)
 
 
 def join_stripes(parts: list[bytes]) -> bytes:
-    """A time slice's payload of its sub-streams (:func:`substreams`): one as it is; ``n`` as
+    """A time slice's payload of its sub-streams (:func:`substream_count`): one as it is; ``n`` as
     the lengths of the first ``n - 1`` (u32 each) and the ``n`` one after the other."""
     if len(parts) == 1:
         return bytes(parts[0])
@@ -378,7 +378,7 @@ def _stripe_lengths(payload: bytes, declared: int, count: int) -> list[int] | No
 def stripe_payloads(
     slices: list[bytes], partial: PartialChunk, count: int
 ) -> list[tuple[list[bytes], bytes]]:
-    """Per sub-stream (``count`` of them in each slice, :func:`substreams`), its part of each
+    """Per sub-stream (``count`` of them in each slice, :func:`substream_count`), its part of each
     whole slice and the bytes present of its part of the ``partial`` slice (empty if none: a
     part wholly present counts as whole). Tables checked (:class:`CorruptStreamError`)."""
     if count == 1:
@@ -638,9 +638,9 @@ def unpack(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> Stream:
             # transit (whose last bytes cannot be checked).
             if (len(payload) == length or complete) and not ok:
                 raise damaged("checksum mismatch (damaged payload or length field)")
-            if substreams(header) > 1:
+            if substream_count(header) > 1:
                 try:
-                    _stripe_lengths(payload, length, substreams(header))
+                    _stripe_lengths(payload, length, substream_count(header))
                 except CorruptStreamError as err:
                     raise damaged(str(err)) from None
             if len(payload) < length:
