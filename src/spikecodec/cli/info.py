@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..format import container
-from ..params import FIRST_REVERSIBLE, REVERSIBLE_COLOURS, slice_instants
+from ..params import FIRST_REVERSIBLE, REVERSIBLE_COLOURS, block_grid, slice_instants
 from ..tables import TABLES
 
 __all__ = ["add_parser"]
@@ -41,9 +41,10 @@ def run(args: argparse.Namespace) -> None:
         table = f", {len(stream.alpha.levels)} levels" if stream.alpha.levels else ""
         print(f"alpha       {how}{table} ({len(stream.alpha.stream)} bytes)")
     print(f"time slices {header.slices} ({len(chunks)} complete)")
-    if header.stripes > 1:
-        rows = -(-header.height // 8)
-        print(f"stripes     {header.stripes} (about {rows / header.stripes:.1f} block rows each)")
+    if header.stripes > 1 or header.split:
+        rows = block_grid((header.height, header.width))[0] / header.stripes
+        apart = ", luma and chroma apart" if header.split else ""
+        print(f"stripes     {header.stripes} (about {rows:.1f} block rows each){apart}")
     if header.cut:
         where = f"inside slice {len(chunks)}" if partial.declared else "at a slice end"
         print(f"cut         on purpose {where} (a cut stream)")

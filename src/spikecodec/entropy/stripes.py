@@ -48,11 +48,18 @@ def substreams(rows: Sequence[int], stripes: int, split: bool) -> list[Part]:
     return [[(c, *bounds[k][c]) for c in group] for group in groups for k in range(stripes)]
 
 
+def _pool(threads: int, jobs: int) -> ThreadPoolExecutor | None:
+    """Up to ``threads`` threads for ``jobs`` jobs, or None where one thread does."""
+    workers = min(threads, jobs)
+    return ThreadPoolExecutor(workers) if workers > 1 else None
+
+
 def _map(fn: Callable, items: list, threads: int) -> list:
     """``[fn(item) for item in items]``, on up to ``threads`` threads."""
-    if threads <= 1 or len(items) <= 1:
+    pool = _pool(threads, len(items))
+    if pool is None:
         return [fn(item) for item in items]
-    with ThreadPoolExecutor(min(threads, len(items))) as pool:
+    with pool:
         return list(pool.map(fn, items))
 
 
@@ -81,11 +88,18 @@ def encode_stripes(
     return [list(payloads) for payloads in zip(*_map(code, parts, threads))]
 
 
-def _views(states: list[PlaneState], payloads: int, split: bool) -> list[list[PlaneState]]:
-    """Per sub-stream, the views of ``states`` (one per colour plane) it decodes into."""
-    stripes = payloads // (1 + split)
-    parts = substreams([st.prefix.shape[0] for st in states], stripes, split)
-    return [[states[c].rows(start, stop) for c, start, stop in part] for part in parts]
+def _decoders(
+    layouts: list[Layout], slices: int, payloads: list[tuple[list[bytes], bytes]], split: bool
+) -> tuple[list[PlaneState], list[Iterator[int]]]:
+    """The planes' empty states and, per sub-stream, its decoder into its views of them."""
+    states = [PlaneState.empty(layout, slices) for layout in layouts]
+    stripes = len(payloads) // (1 + split)
+    parts = substreams([layout.blocks[0] for layout in layouts], stripes, split)
+    decoders = [
+        decode_into([states[c].rows(start, stop) for c, start, stop in part], slices, *p)
+        for part, p in zip(parts, payloads, strict=True)
+    ]
+    return states, decoders
 
 
 def iter_decode_stripes(
@@ -101,12 +115,8 @@ def iter_decode_stripes(
     :func:`~spikecodec.format.container.stripe_payloads`). Yields the states after each
     slice that some sub-stream reached: one :class:`PlaneState` per colour plane (updated in
     place), each count known at the latest instant reached for it."""
-    states = [PlaneState.empty(layout, slices) for layout in layouts]
-    decoders = [
-        decode_into(views, slices, *p)
-        for views, p in zip(_views(states, len(payloads), split), payloads, strict=True)
-    ]
-    pool = ThreadPoolExecutor(min(threads, len(decoders))) if threads > 1 < len(decoders) else None
+    states, decoders = _decoders(layouts, slices, payloads, split)
+    pool = _pool(threads, len(decoders))
     try:
         while decoders:
             done = list((pool.map if pool else map)(_advance, decoders))
@@ -132,13 +142,12 @@ def decode_stripes(
 ) -> list[PlaneState]:
     """The states after decoding every slice present (see :func:`iter_decode_stripes`); each
     sub-stream runs through its slices without waiting for the others."""
-    states = [PlaneState.empty(layout, slices) for layout in layouts]
-
-    def decode(job) -> None:
-        views, (chunks, partial) = job
-        for _ in decode_into(views, slices, chunks, partial):
-            pass
-
-    jobs = list(zip(_views(states, len(payloads), split), payloads, strict=True))
-    _map(decode, jobs, threads)
+    states, decoders = _decoders(layouts, slices, payloads, split)
+    _map(_run, decoders, threads)
     return states
+
+
+def _run(decoder: Iterator[int]) -> None:
+    """A sub-stream's decoder through every slice it has."""
+    for _ in decoder:
+        pass

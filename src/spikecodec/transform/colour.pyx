@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ..errors import ParameterError
-from ..params import RGB_TO_YCOCG
+from ..params import RGB_TO_YCOCG, stripe_rows
 
 __all__ = [
     "chroma_shape",
@@ -284,13 +284,12 @@ cdef void _ycocg420_to_rgb(
 def _in_bands(convert, rows: int, threads: int) -> None:
     """``convert(start, stop)`` over ``rows`` rows, in as many bands of rows as ``threads``
     (at least 256 rows each), each on its own thread."""
-    bands = max(1, min(threads, rows // 256))
-    bounds = [k * rows // bands for k in range(bands + 1)]
-    if bands == 1:
+    bands = stripe_rows(rows, max(1, min(threads, rows // 256)))
+    if len(bands) == 1:
         convert(0, rows)
         return
-    with ThreadPoolExecutor(bands) as pool:
-        list(pool.map(convert, bounds[:-1], bounds[1:]))
+    with ThreadPoolExecutor(len(bands)) as pool:
+        list(pool.map(lambda band: convert(*band), bands))
 
 
 def ycocg420_to_rgb(
